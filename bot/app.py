@@ -1,0 +1,154 @@
+"""``build_application``: the one PTB Application used by production, the sandbox and the tests."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    ExtBot,
+    JobQueue,
+)
+
+import handlers
+import scheduler
+from bot.context import KehuContext
+from bot.i18n import Catalogue
+from bot.runtime import Kehu
+from bot.scope import UpdateScope
+from bot.settings import Settings
+from crm.clock import Clock, SystemClock
+from handlers.commands import set_public_menus
+from scheduler.outbox import OutboxDispatcher
+from scheduler.rate_limit import SendRateLimiter
+from storage.db import create_engine, session_factory
+from storage.uow import SqlUnitOfWork
+
+_LOG = logging.getLogger(__name__)
+SANDBOX_TOKEN = "123456789:kehu-sandbox-token-not-a-secret"
+
+KehuJobQueue = JobQueue[KehuContext]
+
+
+class KehuApplication(
+    Application[
+        ExtBot[None], KehuContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], KehuJobQueue
+    ]
+):
+    """Wraps the handling of each update in one transaction, ignores redelivered updates and
+    sends the replies only once the transaction has committed."""
+
+    def __init__(self, *, kehu: Kehu, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.kehu = kehu
+        self.outbox: OutboxDispatcher | None = None
+        self._scopes: dict[int, UpdateScope] = {}
+
+    def scope_for(self, update: Update) -> UpdateScope | None:
+        return self._scopes.get(update.update_id)
+
+    async def process_update(self, update: object) -> None:
+        if not isinstance(update, Update):
+            await super().process_update(update)
+            return
+        async with self.kehu.unit_of_work() as uow:
+            if await uow.updates.seen(self.bot.id, update.update_id):
+                _LOG.info("update %s was handled before; ignoring the redelivery", update.update_id)
+                return
+            scope = UpdateScope(update, uow, self.kehu.services(uow), self.kehu.settings.language)
+            self._scopes[update.update_id] = scope
+            try:
+                await super().process_update(update)
+            finally:
+                del self._scopes[update.update_id]
+            if not await self._commit(scope, uow):
+                return
+        await scope.run_effects(self.bot, self.kehu.clock)
+        if uow.enqueued_messages:
+            self.wake_outbox()
+
+    async def _commit(self, scope: UpdateScope, uow: SqlUnitOfWork) -> bool:
+        """Commit the update's work (or, if it failed, only the fact it was handled)."""
+        if scope.failed:
+            await uow.rollback()
+        await uow.updates.record(self.bot.id, scope.update.update_id, self.kehu.clock.now())
+        try:
+            await uow.commit()
+        except IntegrityError:
+            _LOG.info("update %s was handled concurrently; dropping", scope.update.update_id)
+            return False
+        except SQLAlchemyError:
+            _LOG.exception("update %s could not be committed", scope.update.update_id)
+            scope.fail()
+            self._reply_generic_error(scope)
+        return True
+
+    def _reply_generic_error(self, scope: UpdateScope) -> None:
+        chat = scope.update.effective_chat
+        if chat is not None:
+            text = self.kehu.catalogue.t(scope.language, "errors.generic")
+            scope.after_commit(lambda bot: bot.send_message(chat.id, text))
+
+    async def stop(self) -> None:
+        """Graceful stop (SIGTERM, SIGINT): the outbox finishes and records the message in
+        flight and hands back the rest of its batch; PTB then finishes the updates in flight."""
+        if self.outbox is not None:
+            self.outbox.stopping = True
+        await super().stop()
+
+    def wake_outbox(self) -> None:
+        if self.outbox is not None and self.running:
+            self.create_task(self.outbox.drain(), name="outbox-drain")
+
+
+def build_application(settings: Settings, *, clock: Clock | None = None) -> KehuApplication:
+    engine = create_engine(settings.database_url)
+    kehu = Kehu(
+        settings=settings,
+        clock=clock or SystemClock(),
+        catalogue=Catalogue.load(),
+        engine=engine,
+        sessions=session_factory(engine),
+    )
+    token = settings.bot_token.get_secret_value() if settings.bot_token else SANDBOX_TOKEN
+    application = (
+        ApplicationBuilder()
+        .application_class(KehuApplication, kwargs={"kehu": kehu})
+        .token(token)
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_file_base_url)
+        .context_types(ContextTypes(context=KehuContext))
+        .rate_limiter(AIORateLimiter(max_retries=0))
+        .post_init(_on_startup)
+        .post_shutdown(_on_shutdown)
+        .build()
+    )
+    assert isinstance(application, KehuApplication)
+    application.outbox = OutboxDispatcher(
+        units=kehu.unit_of_work,
+        bot=application.bot,
+        clock=kehu.clock,
+        catalogue=kehu.catalogue,
+        worker_id=kehu.worker_id,
+        limiter=SendRateLimiter(kehu.clock),
+    )
+    handlers.register(application)
+    scheduler.schedule(application)
+    return application
+
+
+async def _on_startup(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    assert isinstance(application, KehuApplication)
+    await set_public_menus(application.bot, application.kehu.catalogue)
+    _LOG.info("Kehu is up as @%s (worker %s)", application.bot.username, application.kehu.worker_id)
+
+
+async def _on_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    assert isinstance(application, KehuApplication)
+    await application.kehu.engine.dispose()

@@ -1,0 +1,174 @@
+"""The ``kehu`` command: run the bot, try it offline, migrate, add admins."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from telegram import Update
+
+from bot.logs import configure_logging
+from bot.settings import Settings, SettingsError, load_settings
+from crm.clock import SystemClock
+from crm.services import Services
+from storage import migrate
+from storage.db import create_engine, session_factory
+from storage.uow import SqlUnitOfWork
+
+NO_TOKEN_HINT = """\
+No KEHU_BOT_TOKEN is set, so Kehu starts its offline sandbox (a fake Telegram on this machine).
+To run the real bot: create a bot with @BotFather, then either
+    export KEHU_BOT_TOKEN=123456789:AAE...   or put KEHU_BOT_TOKEN=... in a .env file here
+and run `make run` again. KEHU_ADMIN_IDS=<your Telegram id> makes you the first admin.
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, _secrets(settings))
+    return int(args.handler(settings, args) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kehu", description="Kehu: a CRM that lives in Telegram")
+    commands = parser.add_subparsers(required=True, metavar="command")
+
+    run = commands.add_parser("run", help="migrate and run the bot (the sandbox without a token)")
+    run.set_defaults(handler=_run)
+
+    sandbox = commands.add_parser("sandbox", help="try Kehu offline in this terminal")
+    sandbox.add_argument("--database", help="SQLite file (default ./data/sandbox.db)")
+    sandbox.add_argument("--demo", action="store_true", help="load the demo data set at once")
+    sandbox.set_defaults(handler=_sandbox)
+
+    database = commands.add_parser("db", help="database migrations").add_subparsers(required=True)
+    upgrade = database.add_parser("upgrade", help="migrate to the newest schema (or REVISION)")
+    upgrade.add_argument("revision", nargs="?", default="head")
+    upgrade.set_defaults(handler=_db_upgrade)
+    downgrade = database.add_parser("downgrade", help="migrate back to REVISION")
+    downgrade.add_argument("revision")
+    downgrade.set_defaults(handler=_db_downgrade)
+    database.add_parser("current", help="show the schema revision").set_defaults(
+        handler=_db_current
+    )
+
+    admin = commands.add_parser("admin", help="members").add_subparsers(required=True)
+    add_admin = admin.add_parser("add", help="make a Telegram user an admin")
+    add_admin.add_argument("telegram_id", type=int)
+    add_admin.add_argument("--name", default=None)
+    add_admin.set_defaults(handler=_admin_add)
+    return parser
+
+
+def _run(settings: Settings, _args: argparse.Namespace) -> int:
+    if settings.bot_token is None:
+        print(NO_TOKEN_HINT)
+        return _sandbox(settings, argparse.Namespace(database=None, demo=False))
+    from bot.app import build_application
+
+    asyncio.run(_upgrade(settings.database_url, "head"))
+    application = build_application(settings)
+    if settings.webhook_url:
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url,
+            secret_token=(
+                settings.webhook_secret_token.get_secret_value()
+                if settings.webhook_secret_token
+                else None
+            ),
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.sandbox import run_sandbox
+
+    return run_sandbox(settings, database=args.database, demo=args.demo)
+
+
+def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    asyncio.run(_upgrade(settings.database_url, args.revision))
+    print(f"database at {args.revision}")
+    return 0
+
+
+def _db_downgrade(settings: Settings, args: argparse.Namespace) -> int:
+    async def go() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            await migrate.downgrade(engine, args.revision)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+    print(f"database at {args.revision}")
+    return 0
+
+
+def _db_current(settings: Settings, _args: argparse.Namespace) -> int:
+    async def go() -> str | None:
+        engine = create_engine(settings.database_url)
+        try:
+            return await migrate.current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    current = asyncio.run(go())
+    print(f"current: {current or 'empty database'}; newest: {migrate.head_revision()}")
+    return 0
+
+
+def _admin_add(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import Kehu
+
+    async def go() -> str:
+        await _upgrade(settings.database_url, "head")
+        engine = create_engine(settings.database_url)
+        try:
+            clock = SystemClock()
+            config = Kehu.domain_config_for(settings)
+            async with SqlUnitOfWork(session_factory(engine), clock) as uow:
+                member = await Services(uow, clock, config).members.add_admin(
+                    args.telegram_id, args.name
+                )
+                await uow.commit()
+            return f"{member.telegram_id} is an admin"
+        finally:
+            await engine.dispose()
+
+    print(asyncio.run(go()))
+    return 0
+
+
+async def _upgrade(url: str, revision: str) -> None:
+    engine = create_engine(url)
+    try:
+        await migrate.upgrade(engine, revision)
+    finally:
+        await engine.dispose()
+
+
+def _secrets(settings: Settings) -> list[str]:
+    return [
+        secret.get_secret_value()
+        for secret in (settings.bot_token, settings.webhook_secret_token)
+        if secret is not None
+    ]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,52 @@
+"""The long-lived parts of a running Kehu: settings, clock, texts, database, outbox."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.i18n import Catalogue
+from bot.settings import Settings
+from crm.clock import Clock
+from crm.onboarding import OnboardingPolicy
+from crm.services import DomainConfig, Services
+from storage.uow import SqlUnitOfWork
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass
+class Kehu:
+    settings: Settings
+    clock: Clock
+    catalogue: Catalogue
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    worker_id: str = field(default_factory=new_worker_id)
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.sessions, self.clock)
+
+    def services(self, uow: SqlUnitOfWork) -> Services:
+        return Services(uow, self.clock, self.domain_config)
+
+    @property
+    def domain_config(self) -> DomainConfig:
+        return self.domain_config_for(self.settings)
+
+    @staticmethod
+    def domain_config_for(settings: Settings) -> DomainConfig:
+        return DomainConfig(
+            onboarding=OnboardingPolicy(
+                bootstrap_admin_ids=frozenset(settings.admin_ids),
+                invite_ttl=timedelta(hours=settings.invite_ttl_hours),
+                default_language=settings.language,
+            )
+        )

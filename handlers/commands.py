@@ -1,0 +1,68 @@
+"""Which commands each role sees, in /help and in Telegram's command menu."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from telegram import BotCommand, BotCommandScopeChat
+from telegram.ext import ExtBot
+
+from bot.i18n import Catalogue
+from crm.members import Member, Role
+from crm.permissions import invitable_roles
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    visible_to: Callable[[Role], bool]
+
+    @property
+    def description_key(self) -> str:
+        return f"commands.{self.name}"
+
+
+def _everyone(_: Role) -> bool:
+    return True
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", _everyone),
+    Command("help", _everyone),
+    Command("invite", lambda role: bool(invitable_roles(role))),
+    Command("lang", _everyone),
+)
+PUBLIC_COMMANDS: tuple[str, ...] = ("start",)
+
+
+def commands_for(role: Role) -> list[Command]:
+    return [command for command in COMMANDS if command.visible_to(role)]
+
+
+def bot_commands(catalogue: Catalogue, language: str, names: list[str]) -> list[BotCommand]:
+    return [BotCommand(name, catalogue.t(language, f"commands.{name}")) for name in names]
+
+
+def menu_for(catalogue: Catalogue, member: Member, language: str) -> list[BotCommand]:
+    return bot_commands(
+        catalogue, language, [command.name for command in commands_for(member.role)]
+    )
+
+
+def signature(commands: list[BotCommand]) -> str:
+    flat = "\n".join(f"{command.command}={command.description}" for command in commands)
+    return hashlib.sha256(flat.encode()).hexdigest()[:16]
+
+
+async def set_member_menu(bot: ExtBot[None], chat_id: int, commands: list[BotCommand]) -> None:
+    await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
+
+
+async def set_public_menus(bot: ExtBot[None], catalogue: Catalogue) -> None:
+    """What people who are not members yet see: Chinese for zh apps, English for the rest."""
+    await bot.set_my_commands(bot_commands(catalogue, "en", list(PUBLIC_COMMANDS)))
+    await bot.set_my_commands(
+        bot_commands(catalogue, "zh", list(PUBLIC_COMMANDS)), language_code="zh"
+    )

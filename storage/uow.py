@@ -1,0 +1,69 @@
+"""One session, one transaction: the repositories of an update or a job share it, and whoever
+opened the unit of work decides to commit. Leaving without ``commit()`` rolls back."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from crm.clock import Clock
+from storage.repositories.audit import SqlAuditLog
+from storage.repositories.invitations import SqlInvitationRepository
+from storage.repositories.members import SqlMemberRepository, SqlTeamRepository
+from storage.repositories.outbox import SqlOutboxRepository
+from storage.repositories.updates import SqlProcessedUpdates
+
+
+class SqlUnitOfWork:
+    members: SqlMemberRepository
+    teams: SqlTeamRepository
+    invitations: SqlInvitationRepository
+    outbox: SqlOutboxRepository
+    audit: SqlAuditLog
+    updates: SqlProcessedUpdates
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._session: AsyncSession | None = None
+
+    async def __aenter__(self) -> Self:
+        session = self._session = self._sessions()
+        self.members = SqlMemberRepository(session, self._clock)
+        self.teams = SqlTeamRepository(session, self._clock)
+        self.invitations = SqlInvitationRepository(session)
+        self.outbox = SqlOutboxRepository(session)
+        self.audit = SqlAuditLog(session)
+        self.updates = SqlProcessedUpdates(session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        assert self._session is not None
+        try:
+            await self._session.rollback()
+        finally:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> AsyncSession:
+        assert self._session is not None, "use the unit of work inside 'async with'"
+        return self._session
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+    @property
+    def enqueued_messages(self) -> int:
+        """How many outbox messages this unit of work added (to wake the dispatcher)."""
+        return self.outbox.enqueued
