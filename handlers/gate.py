@@ -38,7 +38,9 @@ async def identify(update: Update, context: KehuContext) -> None:
     if member is not None:
         await refresh_menu(context, member)
     elif not _is_public(update):
-        context.reply(context.t("gate.unknown"))
+        if update.message is not None or update.callback_query is not None:
+            context.answer()
+            context.reply(context.t("gate.unknown"))
         raise ApplicationHandlerStop
 
 

@@ -59,20 +59,28 @@ class OutboxDispatcher:
 
     async def drain(self) -> DrainReport:
         """Send everything that is due. A call while a drain runs asks that drain to look again."""
-        report = DrainReport()
         if self._lock.locked():
             self._again = True
-            return report
+            return DrainReport()
         async with self._lock:
-            self._again = True
-            while self._again and not self.stopping:
-                self._again = False
-                while not self.stopping and (batch := await self._claim()):
-                    for position, item in enumerate(batch):
-                        if self.stopping:
-                            await self._release(batch[position:])
-                            break
-                        await self._deliver(item, report)
+            return await self._drain_locked()
+
+    async def settle(self) -> DrainReport:
+        """Like ``drain``, but waits for a drain already under way and then drains again."""
+        async with self._lock:
+            return await self._drain_locked()
+
+    async def _drain_locked(self) -> DrainReport:
+        report = DrainReport()
+        self._again = True
+        while self._again and not self.stopping:
+            self._again = False
+            while not self.stopping and (batch := await self._claim()):
+                for position, item in enumerate(batch):
+                    if self.stopping:
+                        await self._release(batch[position:])
+                        break
+                    await self._deliver(item, report)
         return report
 
     async def _release(self, items: list[OutboxItem]) -> None:

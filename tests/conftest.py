@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import subprocess
 import uuid
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -53,9 +54,9 @@ def postgres_cluster() -> ThrowawayCluster:
     if _cluster is None and _cluster_error is None:
         try:
             _cluster = ThrowawayCluster.start()
-        except (FileNotFoundError, OSError) as error:
+        except OSError as error:
             _cluster_error = str(error)
-        except Exception as error:  # e.g. initdb failing: say why, do not hide it
+        except subprocess.SubprocessError as error:  # e.g. initdb failing: say why
             _cluster_error = f"could not start: {error}"
     if _cluster is None:
         pytest.skip(f"PostgreSQL unavailable: {_cluster_error}")

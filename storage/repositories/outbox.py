@@ -111,7 +111,7 @@ class SqlOutboxRepository:
         rows = await self._session.execute(
             select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
         )
-        by_status = {OutboxStatus(status): count for status, count in rows.tuples()}
+        by_status = {OutboxStatus(status): count for status, count in rows.all()}
         return OutboxCounts(**{status.value: by_status.get(status, 0) for status in OutboxStatus})
 
     async def _set(self, item_id: int, **values: object) -> None:

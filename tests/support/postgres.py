@@ -67,8 +67,17 @@ class ThrowawayCluster:
             postgres = pwd.getpwnam("postgres")
             os.chown(self.root, postgres.pw_uid, postgres.pw_gid)
         self._as_owner(
-            str(self.binaries / "initdb"), "-D", str(self.root / "data"), "-E", "UTF8",
-            "--locale=C.UTF-8", "-A", "trust", "-U", self.user, "--no-sync",
+            str(self.binaries / "initdb"),
+            "-D",
+            str(self.root / "data"),
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "-A",
+            "trust",
+            "-U",
+            self.user,
+            "--no-sync",
         )
 
     def _options(self) -> str:
@@ -79,11 +88,16 @@ class ThrowawayCluster:
         )
 
     def _pg_ctl(self, *args: str, check: bool = True) -> None:
-        self._as_owner(str(self.binaries / "pg_ctl"), "-D", str(self.root / "data"), *args,
-                       check=check)
+        self._as_owner(
+            str(self.binaries / "pg_ctl"), "-D", str(self.root / "data"), *args, check=check
+        )
 
     def _as_owner(self, *command: str, check: bool = True) -> None:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         subprocess.run(
-            [*prefix, *command], check=check, capture_output=True, text=True, timeout=120,
+            [*prefix, *command],
+            check=check,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
