@@ -143,6 +143,30 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Kehu
     return application
 
 
+async def start_in_loop(application: KehuApplication, *, poll_timeout: int = 10) -> None:
+    """Start polling inside an event loop that is already running (sandbox, tests, benches);
+    production uses ``run_polling`` / ``run_webhook``, which do the same plus signals."""
+    await application.initialize()
+    if application.post_init is not None:
+        await application.post_init(application)
+    assert application.updater is not None
+    await application.updater.start_polling(
+        poll_interval=0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES
+    )
+    await application.start()
+
+
+async def stop_in_loop(application: KehuApplication) -> None:
+    assert application.updater is not None
+    if application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+    await application.shutdown()
+    if application.post_shutdown is not None:
+        await application.post_shutdown(application)
+
+
 async def _on_startup(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     assert isinstance(application, KehuApplication)
     await set_public_menus(application.bot, application.kehu.catalogue)

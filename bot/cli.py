@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -97,6 +98,8 @@ def _run(settings: Settings, _args: argparse.Namespace) -> int:
 def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
     from bot.sandbox import run_sandbox
 
+    if settings.log_level != "DEBUG":  # the terminal is the chat: keep it for the chat
+        logging.getLogger().setLevel(logging.WARNING)
     return run_sandbox(settings, database=args.database, demo=args.demo)
 
 

@@ -134,6 +134,10 @@ class MemberService:
         return member
 
     async def _refresh_profile(self, member: Member, person: Person) -> Member:
+        """Names follow Telegram; someone writing to us can evidently be reached again."""
+        if not member.reachable:
+            await self._uow.members.set_reachable(member.telegram_id, True)
+            member = replace(member, reachable=True)
         name = person.display_name
         if (member.name, member.username) == (name, person.username):
             return member

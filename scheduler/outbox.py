@@ -44,6 +44,7 @@ class OutboxDispatcher:
         limiter: SendRateLimiter,
         batch_size: int = 20,
         lease: timedelta = timedelta(minutes=2),
+        send_timeout: float = 10.0,
     ) -> None:
         self._units = units
         self._bot = bot
@@ -53,6 +54,7 @@ class OutboxDispatcher:
         self._limiter = limiter
         self._batch_size = batch_size
         self._lease = lease
+        self.send_timeout = send_timeout  # seconds to wait for Telegram's answer
         self._lock = asyncio.Lock()
         self._again = False
         self.stopping = False
@@ -105,7 +107,10 @@ class OutboxDispatcher:
     async def _deliver(self, item: OutboxItem, report: DrainReport) -> None:
         await self._limiter.wait_turn(item.chat_id)
         try:
-            message = await self._bot.send_message(item.chat_id, **self._render(item.payload))
+            text, markup = self._render(item.payload)
+            message = await self._bot.send_message(
+                item.chat_id, text, reply_markup=markup, read_timeout=self.send_timeout
+            )
         except RetryAfter as error:
             seconds = _seconds(error.retry_after)
             self._limiter.pause(seconds)
@@ -128,7 +133,7 @@ class OutboxDispatcher:
                 await uow.commit()
             report.sent += 1
 
-    def _render(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def _render(self, payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
         language = str(payload.get("language") or "zh")
         text = self._catalogue.render(language, Text.from_json(payload["text"]))
         rows = [
@@ -142,7 +147,7 @@ class OutboxDispatcher:
             ]
             for row in payload.get("buttons") or []
         ]
-        return {"text": text, "reply_markup": InlineKeyboardMarkup(rows) if rows else None}
+        return text, InlineKeyboardMarkup(rows) if rows else None
 
     async def _reschedule(
         self, item: OutboxItem, delay: timedelta, error: Exception, attempts: int

@@ -22,7 +22,9 @@ async def telegram(clock: FakeClock) -> AsyncIterator[FakeTelegram]:
 
 
 @pytest.fixture
-async def kehu(database_url: str, telegram: FakeTelegram, clock: FakeClock) -> AsyncIterator[Harness]:
+async def kehu(
+    database_url: str, telegram: FakeTelegram, clock: FakeClock
+) -> AsyncIterator[Harness]:
     harness = await Harness.start(settings_for(database_url, telegram), telegram, clock)
     yield harness
     await harness.stop()

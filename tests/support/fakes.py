@@ -163,6 +163,9 @@ class InMemoryUpdates:
     async def record(self, bot_id: int, update_id: int, at: datetime) -> None:
         self.seen_ids[(bot_id, update_id)] = at
 
+    async def newest(self, bot_id: int) -> int | None:
+        return max((update for bot, update in self.seen_ids if bot == bot_id), default=None)
+
     async def prune(self, before: datetime) -> int:
         old = [key for key, at in self.seen_ids.items() if at < before]
         for key in old:

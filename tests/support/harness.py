@@ -3,16 +3,15 @@ fake clock. Tests act as users and read what the bot sent."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from telegram import Update
-
-from bot.app import KehuApplication, build_application
+from bot.app import KehuApplication, build_application, start_in_loop, stop_in_loop
 from bot.fake_api import BotMessage, FakeTelegram, UserHandle
 from bot.settings import Settings
+from bot.update_tracker import HandledUpdates
 from crm.clock import FakeClock
 from crm.members import Member
 from storage.uow import SqlUnitOfWork
@@ -38,53 +37,26 @@ class Harness:
         self.app = app
         self.fake = fake
         self.clock = clock
-        self._handled: set[int] = set()
-        self._changed = asyncio.Condition()
-        self._track_handled_updates()
+        self._handled = HandledUpdates(app)
 
     @classmethod
     async def start(cls, settings: Settings, fake: FakeTelegram, clock: FakeClock) -> Harness:
         harness = cls(build_application(settings, clock=clock), fake, clock)
-        app = harness.app
-        await app.initialize()
-        if app.post_init is not None:
-            await app.post_init(app)
-        assert app.updater is not None
-        await app.updater.start_polling(
-            poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES
-        )
-        await app.start()
+        await start_in_loop(harness.app, poll_timeout=1)
         return harness
 
     async def stop(self) -> None:
-        app = self.app
-        assert app.updater is not None
-        if app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-        await app.shutdown()
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)
+        await stop_in_loop(self.app)
 
-    def _track_handled_updates(self) -> None:
-        original = self.app.process_update
-
-        async def process_and_signal(update: object) -> None:
-            try:
-                await original(update)
-            finally:
-                if isinstance(update, Update):
-                    async with self._changed:
-                        self._handled.add(update.update_id)
-                        self._changed.notify_all()
-
-        self.app.process_update = process_and_signal  # type: ignore[method-assign]
-
-    async def handled(self, update_id: int, timeout: float = 10.0) -> None:  # noqa: ASYNC109
-        """Wait until the application has finished with that update (replies included)."""
-        async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(lambda: update_id in self._handled)
+    async def handled(
+        self,
+        update_id: int,
+        times: int = 1,
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> None:
+        """Wait until the application has finished with that update (replies included), or,
+        with ``times``, with that many deliveries of it."""
+        await self._handled.wait(update_id, times, timeout)
 
     # Acting as people -------------------------------------------------------------------
 
@@ -137,10 +109,24 @@ class Harness:
         async with self.unit_of_work() as uow:
             return int(await uow.session.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
 
-    async def deliver_outbox(self) -> None:
-        """Everything due in the outbox has been sent (or given up) when this returns."""
+    async def deliver_outbox(self, *, wait_for_retries: bool = True) -> None:
+        """Everything due in the outbox has been sent (or given up) when this returns; with
+        ``wait_for_retries`` the fake clock jumps to each retry until none is left."""
         assert self.app.outbox is not None
         await self.app.outbox.settle()
+        while wait_for_retries and (due := await self._next_retry()) is not None:
+            self.clock.set(max(due, self.clock.now()))
+            await self.app.outbox.settle()
+
+    async def _next_retry(self) -> datetime | None:
+        from sqlalchemy import func, select
+
+        from storage.models import OutboxRow
+
+        async with self.unit_of_work() as uow:
+            return await uow.session.scalar(
+                select(func.min(OutboxRow.not_before)).where(OutboxRow.status == "pending")
+            )
 
 
 def invitation_payload(message: BotMessage) -> str:
