@@ -7,7 +7,6 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 
 from telegram import Update
 
@@ -78,18 +77,7 @@ def _run(settings: Settings, _args: argparse.Namespace) -> int:
     asyncio.run(_upgrade(settings.database_url, "head"))
     application = build_application(settings)
     if settings.webhook_url:
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url,
-            secret_token=(
-                settings.webhook_secret_token.get_secret_value()
-                if settings.webhook_secret_token
-                else None
-            ),
-            allowed_updates=Update.ALL_TYPES,
-        )
+        application.run_webhook(**settings.webhook_options(), allowed_updates=Update.ALL_TYPES)
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -102,7 +102,8 @@ class Settings(BaseSettings):
         if value in (None, ""):
             return None
         assert value is not None
-        if not re.match(r"^https://[^/\s]+", value):
+        local = re.match(r"^http://(127\.0\.0\.1|localhost)(:\d+)?/", value)  # local Bot API
+        if not (re.match(r"^https://[^/\s]+", value) or local):
             raise ValueError(
                 "expected a public https:// URL, like https://kehu.example.com/telegram"
             )
@@ -126,12 +127,18 @@ class Settings(BaseSettings):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def sqlite_path(self) -> Path | None:
-        prefix = "sqlite+aiosqlite:///"
-        if not self.database_url.startswith(prefix):
-            return None
-        path = self.database_url[len(prefix) :].split("?", 1)[0]
-        return None if path in ("", ":memory:") else Path(path)
+    def webhook_options(self) -> dict[str, Any]:
+        """Arguments for PTB's ``run_webhook`` / ``Updater.start_webhook``."""
+        if self.webhook_url is None:
+            raise ValueError("KEHU_WEBHOOK_URL is not set")
+        secret = self.webhook_secret_token
+        return {
+            "listen": self.webhook_listen,
+            "port": self.webhook_port,
+            "url_path": urlsplit(self.webhook_url).path.lstrip("/"),
+            "webhook_url": self.webhook_url,
+            "secret_token": secret.get_secret_value() if secret else None,
+        }
 
 
 class SettingsError(Exception):

@@ -36,7 +36,7 @@ def _is_local(host: Any) -> bool:
 
 
 def _refuse(host: Any) -> None:
-    violations.append(str(host))
+    violations.append(host.decode() if isinstance(host, bytes) else str(host))
     raise NetworkBlocked(f"tests may not reach the network: {host!r}")
 
 
