@@ -107,7 +107,11 @@ class KehuApplication(
             self.create_task(self.outbox.drain(), name="outbox-drain")
 
 
-def build_application(settings: Settings, *, clock: Clock | None = None) -> KehuApplication:
+def build_application(
+    settings: Settings, *, clock: Clock | None = None, throttle: bool = True
+) -> KehuApplication:
+    """The application; ``throttle=False`` drops Telegram's 30 messages/s cap on replies, which
+    only a benchmark against the local fake server should do."""
     engine = create_engine(settings.database_url)
     kehu = Kehu(
         settings=settings,
@@ -117,6 +121,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Kehu
         sessions=session_factory(engine),
     )
     token = settings.bot_token.get_secret_value() if settings.bot_token else SANDBOX_TOKEN
+    overall_per_second = 30 if throttle else 0  # 0: no overall cap
     application = (
         ApplicationBuilder()
         .application_class(KehuApplication, kwargs={"kehu": kehu})
@@ -124,7 +129,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Kehu
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
         .context_types(ContextTypes(context=KehuContext))
-        .rate_limiter(AIORateLimiter(max_retries=0))
+        .rate_limiter(AIORateLimiter(overall_max_rate=overall_per_second, max_retries=0))
         .post_init(_on_startup)
         .post_shutdown(_on_shutdown)
         .build()

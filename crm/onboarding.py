@@ -99,6 +99,11 @@ class MemberService:
         await self._uow.members.set_language(member.id, language)
         return replace(member, language=language)
 
+    async def set_reachable(self, member: Member, reachable: bool) -> Member:
+        """Telegram told us the member blocked (or unblocked) the bot."""
+        await self._uow.members.set_reachable(member.telegram_id, reachable)
+        return replace(member, reachable=reachable)
+
     async def remember_menu(self, member: Member, signature: str) -> None:
         await self._uow.members.set_menu_signature(member.id, signature)
 

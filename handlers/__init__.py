@@ -7,11 +7,11 @@ from typing import Any
 
 from telegram.ext import Application
 
-from handlers import fallback, gate, help, invite, language, start
+from handlers import fallback, gate, help, invite, language, reachability, start
 from handlers.errors import on_error
 
 GATE_GROUP = -1
-FEATURES = (start, help, invite, language)
+FEATURES = (start, help, invite, language, reachability)
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

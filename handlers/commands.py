@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 from telegram import BotCommand, BotCommandScopeChat
 from telegram.ext import ExtBot
 
 from bot.i18n import Catalogue
-from crm.members import Member, Role
+from crm.members import Role
 from crm.permissions import invitable_roles
 
 
@@ -45,19 +46,22 @@ def bot_commands(catalogue: Catalogue, language: str, names: list[str]) -> list[
     return [BotCommand(name, catalogue.t(language, f"commands.{name}")) for name in names]
 
 
-def menu_for(catalogue: Catalogue, member: Member, language: str) -> list[BotCommand]:
-    return bot_commands(
-        catalogue, language, [command.name for command in commands_for(member.role)]
-    )
+@dataclass(frozen=True)
+class Menu:
+    commands: tuple[BotCommand, ...]
+    signature: str  # changes whenever the commands or their descriptions change
 
 
-def signature(commands: list[BotCommand]) -> str:
+@cache
+def menu_for(catalogue: Catalogue, role: Role, language: str) -> Menu:
+    names = [command.name for command in commands_for(role)]
+    commands = tuple(bot_commands(catalogue, language, names))
     flat = "\n".join(f"{command.command}={command.description}" for command in commands)
-    return hashlib.sha256(flat.encode()).hexdigest()[:16]
+    return Menu(commands, hashlib.sha256(flat.encode()).hexdigest()[:16])
 
 
-async def set_member_menu(bot: ExtBot[None], chat_id: int, commands: list[BotCommand]) -> None:
-    await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
+async def set_member_menu(bot: ExtBot[None], chat_id: int, menu: Menu) -> None:
+    await bot.set_my_commands(menu.commands, scope=BotCommandScopeChat(chat_id))
 
 
 async def set_public_menus(bot: ExtBot[None], catalogue: Catalogue) -> None:

@@ -126,6 +126,9 @@ class FakeTelegram:
         """Call ``callback(call)`` (sync or async) after recording each call, before answering."""
         self._hooks.append(callback)
 
+    def remove_hook(self, callback: CallHook) -> None:
+        self._hooks.remove(callback)
+
     async def wait_for_calls(
         self,
         method: str,

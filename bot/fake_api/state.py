@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import copy
 import itertools
 import mimetypes
@@ -236,8 +237,7 @@ class UpdateQueue:
         self._pending.clear()
 
     def _insert(self, queued: _Queued) -> None:
-        self._pending.append(queued)
-        self._pending.sort(key=lambda q: q.update_id)
+        bisect.insort(self._pending, queued, key=lambda q: q.update_id)
 
 
 @dataclass

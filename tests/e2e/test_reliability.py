@@ -115,3 +115,19 @@ async def test_a_reply_hit_by_flood_control_still_arrives_once(kehu: Harness) ->
         "Welcome back, Ada! Your role: admin. Send /help to see what you can do."
     ]
     assert (kehu.clock.now() - before).total_seconds() >= 3
+
+
+async def test_blocking_the_bot_marks_the_member_unreachable_until_they_return(
+    kehu: Harness,
+) -> None:
+    admin = kehu.admin("en")
+    await kehu.say(admin, "/start")
+    admin.blocked = True  # Telegram sends a my_chat_member update: member → kicked
+    await kehu.handled(max(kehu.fake.state.updates.history))
+    member = await kehu.member(ADMIN_ID)
+    assert member is not None
+    assert not member.reachable
+    await kehu.say(admin, "/start")  # writing again unblocks the bot
+    member = await kehu.member(ADMIN_ID)
+    assert member is not None
+    assert member.reachable
