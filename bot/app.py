@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.ext import (
     AIORateLimiter,
@@ -74,19 +74,23 @@ class KehuApplication(
             self.wake_outbox()
 
     async def _commit(self, scope: UpdateScope, uow: SqlUnitOfWork) -> bool:
-        """Commit the update's work (or, if it failed, only the fact it was handled)."""
+        """Commit the update's work (or, if it failed, only the fact it was handled). False if
+        another process handled the same update meanwhile: then nothing is sent."""
+        update_id = scope.update.update_id
         if scope.failed:
             await uow.rollback()
-        await uow.updates.record(self.bot.id, scope.update.update_id, self.kehu.clock.now())
         try:
+            await uow.updates.record(self.bot.id, update_id, self.kehu.clock.now())
             await uow.commit()
-        except IntegrityError:
-            _LOG.info("update %s was handled concurrently; dropping", scope.update.update_id)
-            return False
+            return True
         except SQLAlchemyError:
-            _LOG.exception("update %s could not be committed", scope.update.update_id)
-            scope.fail()
-            self._reply_generic_error(scope)
+            await uow.rollback()
+            if await uow.updates.seen(self.bot.id, update_id):
+                _LOG.info("update %s was handled concurrently; dropping", update_id)
+                return False
+            _LOG.exception("update %s could not be committed; rolled back", update_id)
+        scope.fail()
+        self._reply_generic_error(scope)
         return True
 
     def _reply_generic_error(self, scope: UpdateScope) -> None:

@@ -4,9 +4,11 @@ rolls everything back and says so, and bad input (forged buttons, stickers) gets
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from bot.fake_api import Fault
 from storage.repositories.invitations import SqlInvitationRepository
+from storage.uow import SqlUnitOfWork
 from tests.support.harness import ADMIN_ID, Harness, invitation_payload, texts
 
 GENERIC_ZH = "抱歉，刚才的操作没有成功，所有内容均未保存。请稍后再试。"
@@ -131,3 +133,21 @@ async def test_blocking_the_bot_marks_the_member_unreachable_until_they_return(
     member = await kehu.member(ADMIN_ID)
     assert member is not None
     assert member.reachable
+
+
+async def test_a_failing_commit_saves_nothing_and_says_so(
+    kehu: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = kehu.admin()
+    await kehu.say(admin, "/start")
+    real_commit = SqlUnitOfWork.commit
+    failures = iter([True])
+
+    async def commit_failing_once(self: SqlUnitOfWork) -> None:
+        if next(failures, False):
+            raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+        await real_commit(self)
+
+    monkeypatch.setattr(SqlUnitOfWork, "commit", commit_failing_once)
+    assert texts(await kehu.say(admin, "/invite rep")) == [GENERIC_ZH]
+    assert await kehu.count("invitations") == 0
