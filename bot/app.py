@@ -79,6 +79,8 @@ class KehuApplication(
         update_id = scope.update.update_id
         if scope.failed:
             await uow.rollback()
+            for entry in scope.kept_audit:
+                await uow.audit.record(entry)
         try:
             await uow.updates.record(self.bot.id, update_id, self.kehu.clock.now())
             await uow.commit()

@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from telegram import Update
 
@@ -18,6 +19,7 @@ from storage import migrate
 from storage.db import create_engine, session_factory
 from storage.uow import SqlUnitOfWork
 
+T = TypeVar("T")
 NO_TOKEN_HINT = """\
 No KEHU_BOT_TOKEN is set, so Kehu starts its offline sandbox (a fake Telegram on this machine).
 To run the real bot: create a bot with @BotFather, then either
@@ -59,6 +61,16 @@ def _parser() -> argparse.ArgumentParser:
     database.add_parser("current", help="show the schema revision").set_defaults(
         handler=_db_current
     )
+
+    choices = commands.add_parser(
+        "choices", help="choice lists (industry, size, source, ...) and the tag catalogue"
+    ).add_subparsers(required=True)
+    choices.add_parser("list", help="show every list").set_defaults(handler=_choices_list)
+    for verb in ("add", "remove"):
+        change = choices.add_parser(verb, help=f"{verb} a value, e.g. {verb} industry 新能源")
+        change.add_argument("list_key")
+        change.add_argument("value")
+        change.set_defaults(handler=_choices_change, verb=verb)
 
     admin = commands.add_parser("admin", help="members").add_subparsers(required=True)
     add_admin = admin.add_parser("add", help="make a Telegram user an admin")
@@ -124,25 +136,51 @@ def _db_current(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _admin_add(settings: Settings, args: argparse.Namespace) -> int:
+    member = asyncio.run(
+        _with_services(settings, lambda s: s.members.add_admin(args.telegram_id, args.name))
+    )
+    print(f"{member.telegram_id} is an admin")
+    return 0
+
+
+def _choices_list(settings: Settings, _args: argparse.Namespace) -> int:
+    lists = asyncio.run(_with_services(settings, lambda services: services.choices.all(None)))
+    for key, values in lists.items():
+        print(f"{key}: {', '.join(values) or '-'}")
+    return 0
+
+
+def _choices_change(settings: Settings, args: argparse.Namespace) -> int:
+    from crm.errors import DomainError
+
+    async def change(services: Services) -> bool:
+        choices = services.choices
+        method = choices.add if args.verb == "add" else choices.remove
+        return await method(None, args.list_key, args.value)
+
+    try:
+        changed = asyncio.run(_with_services(settings, change))
+    except DomainError as error:
+        print(f"refused: {error.text.key} {dict(error.text.vars)}", file=sys.stderr)
+        return 2
+    print(f"{args.list_key}: {args.verb} {args.value!r}: {'done' if changed else 'no change'}")
+    return 0
+
+
+async def _with_services(settings: Settings, use: Callable[[Services], Awaitable[T]]) -> T:
+    """Run one use case in one committed transaction, migrating first."""
     from bot.runtime import Kehu
 
-    async def go() -> str:
-        await _upgrade(settings.database_url, "head")
-        engine = create_engine(settings.database_url)
-        try:
-            clock = SystemClock()
-            config = Kehu.domain_config_for(settings)
-            async with SqlUnitOfWork(session_factory(engine), clock) as uow:
-                member = await Services(uow, clock, config).members.add_admin(
-                    args.telegram_id, args.name
-                )
-                await uow.commit()
-            return f"{member.telegram_id} is an admin"
-        finally:
-            await engine.dispose()
-
-    print(asyncio.run(go()))
-    return 0
+    await _upgrade(settings.database_url, "head")
+    engine = create_engine(settings.database_url)
+    try:
+        clock = SystemClock()
+        async with SqlUnitOfWork(session_factory(engine), clock) as uow:
+            result = await use(Services(uow, clock, Kehu.domain_config_for(settings)))
+            await uow.commit()
+        return result
+    finally:
+        await engine.dispose()
 
 
 async def _upgrade(url: str, revision: str) -> None:

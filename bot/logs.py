@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import logging
 
-_NOISY = ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater", "aiosqlite", "tornado.access")
+_NOISY = (
+    "httpx",
+    "httpcore",
+    "apscheduler",
+    "telegram.ext.Updater",
+    "aiosqlite",
+    "tornado.access",
+    "alembic",
+)
 
 
 class RedactSecrets(logging.Filter):
@@ -21,6 +29,10 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+# The outbox retries flood-controlled sends itself; PTB's limiter need not log each one.
+_HANDLED_ELSEWHERE = ("telegram.ext.AIORateLimiter",)
+
+
 def configure_logging(level: str, secrets: list[str]) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -30,3 +42,5 @@ def configure_logging(level: str, secrets: list[str]) -> None:
     root.setLevel(level)
     for name in _NOISY:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    for name in _HANDLED_ELSEWHERE:
+        logging.getLogger(name).setLevel(logging.ERROR)

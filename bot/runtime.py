@@ -13,8 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.i18n import Catalogue
 from bot.settings import Settings
 from crm.clock import Clock
+from crm.customers import Stage
 from crm.onboarding import OnboardingPolicy
+from crm.reminder_service import ReminderPolicy
 from crm.services import DomainConfig, Services
+from crm.task_service import StalePolicy
 from storage.uow import SqlUnitOfWork
 
 
@@ -48,5 +51,11 @@ class Kehu:
                 bootstrap_admin_ids=frozenset(settings.admin_ids),
                 invite_ttl=timedelta(hours=settings.invite_ttl_hours),
                 default_language=settings.language,
-            )
+            ),
+            stale=StalePolicy({Stage(stage): days for stage, days in settings.stale_days.items()}),
+            reminders=ReminderPolicy(
+                overdue_after=timedelta(hours=settings.overdue_warning_hours),
+                default_language=settings.language,
+                default_timezone=settings.timezone,
+            ),
         )

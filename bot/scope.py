@@ -11,6 +11,7 @@ from telegram import Update
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
+from crm.audit import AuditEntry
 from crm.clock import Clock
 from crm.members import Member
 from crm.services import Services
@@ -34,6 +35,7 @@ class UpdateScope:
         self.failed = False
         self._effects: list[Effect] = []
         self.callback_answered = False
+        self.kept_audit: list[AuditEntry] = []  # recorded even though the update rolls back
 
     def after_commit(self, effect: Effect) -> None:
         """Run ``effect`` (a Telegram call) once the update's transaction has committed."""

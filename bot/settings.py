@@ -15,6 +15,8 @@ from storage.db import normalize_database_url
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/kehu.db"
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
 _TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+DEFAULT_STALE_DAYS = {"potential": 14, "intent": 7, "deal": 30}
+_STAGES = ("potential", "intent", "deal", "lost")
 
 
 class Settings(BaseSettings):
@@ -40,6 +42,10 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret_token: SecretStr | None = None
     invite_ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
+    overdue_warning_hours: float = Field(default=2.0, gt=0, le=24 * 7)
+    stale_days: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=lambda: dict(DEFAULT_STALE_DAYS)
+    )
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -95,6 +101,19 @@ class Settings(BaseSettings):
                 raise ValueError("expected Telegram user ids separated by commas, like 1001,1002")
             return tuple(int(part) for part in parts)
         return value
+
+    @field_validator("stale_days", mode="before")
+    @classmethod
+    def _stage_days(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        days: dict[str, int] = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            stage, _, number = part.partition("=")
+            if stage.strip() not in _STAGES or not number.strip().isdigit():
+                raise ValueError("expected stage=days pairs, like potential=14,intent=7,deal=30")
+            days[stage.strip()] = int(number)
+        return days
 
     @field_validator("webhook_url")
     @classmethod

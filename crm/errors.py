@@ -3,15 +3,24 @@ the bot turns them into a localized reply and rolls the update's transaction bac
 
 from __future__ import annotations
 
+from typing import Self
+
+from crm.audit import AuditEntry
 from crm.texts import Text
 
 
 class DomainError(Exception):
-    """A rule said no. ``text`` is what the user reads, in their language."""
+    """A rule said no. ``text`` is what the user reads, in their language. ``audit`` is an
+    entry to keep even though the update's work is rolled back (e.g. a refused access)."""
 
     def __init__(self, key: str, **vars: str | int | float | Text) -> None:
         super().__init__(key)
         self.text = Text(key, vars)
+        self.audit: AuditEntry | None = None
+
+    def with_audit(self, entry: AuditEntry) -> Self:
+        self.audit = entry
+        return self
 
 
 class NotAllowed(DomainError):

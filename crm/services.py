@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from crm.card_actions import CardActions
+from crm.choice_service import ChoiceService
 from crm.clock import Clock
+from crm.conversation import Conversation
+from crm.customer_service import CustomerService
+from crm.followup_service import FollowUpService
+from crm.new_customer import NewCustomerFlow
 from crm.onboarding import MemberService, OnboardingPolicy
 from crm.ports import UnitOfWork
+from crm.reminder_service import ReminderPolicy, ReminderService
+from crm.task_service import StalePolicy, TaskService
 
 
 @dataclass(frozen=True)
 class DomainConfig:
     onboarding: OnboardingPolicy
+    stale: StalePolicy = field(default_factory=lambda: StalePolicy({}))
+    reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
 
 
 class Services:
     def __init__(self, uow: UnitOfWork, clock: Clock, config: DomainConfig) -> None:
+        language = config.onboarding.default_language
         self.members = MemberService(uow, clock, config.onboarding)
+        self.customers = CustomerService(uow, clock, language)
+        self.new_customer = NewCustomerFlow(uow, clock, self.customers)
+        self.follow_ups = FollowUpService(uow, clock, self.customers)
+        self.tasks = TaskService(uow, clock, self.customers, config.stale)
+        self.reminders = ReminderService(uow, clock, config.reminders)
+        self.choices = ChoiceService(uow, clock)
+        self.card = CardActions(uow, clock, self.customers, self.tasks)
+        self.conversation = Conversation(
+            uow, self.customers, self.new_customer, self.follow_ups, self.card
+        )

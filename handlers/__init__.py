@@ -7,11 +7,37 @@ from typing import Any
 
 from telegram.ext import Application
 
-from handlers import fallback, gate, help, invite, language, reachability, start
+from handlers import (
+    choices,
+    conversation,
+    customers,
+    fallback,
+    followups,
+    gate,
+    help,
+    invite,
+    language,
+    reachability,
+    search,
+    start,
+    tasks,
+)
 from handlers.errors import on_error
 
 GATE_GROUP = -1
-FEATURES = (start, help, invite, language, reachability)
+FEATURES = (
+    start,
+    help,
+    invite,
+    language,
+    reachability,
+    customers,
+    search,
+    followups,
+    tasks,
+    choices,
+    conversation,  # plain text and files: after every command and button handler
+)
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -12,7 +12,7 @@ from telegram.ext import ExtBot
 
 from bot.i18n import Catalogue
 from crm.members import Role
-from crm.permissions import invitable_roles
+from crm.permissions import Action, can, invitable_roles
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,17 @@ def _everyone(_: Role) -> bool:
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("start", _everyone),
-    Command("help", _everyone),
+    Command("today", _everyone),
+    Command("find", _everyone),
+    Command("new", _everyone),
+    Command("log", _everyone),
+    Command("tasks", _everyone),
+    Command("cancel", _everyone),
     Command("invite", lambda role: bool(invitable_roles(role))),
+    Command("choices", lambda role: can(role, Action.MANAGE_MEMBERS)),
     Command("lang", _everyone),
+    Command("help", _everyone),
+    Command("start", _everyone),
 )
 PUBLIC_COMMANDS: tuple[str, ...] = ("start",)
 

@@ -20,6 +20,8 @@ async def on_error(update: object, context: KehuContext) -> None:
     context.scope.fail()
     if isinstance(error, DomainError):
         _LOG.info("update %s refused: %s", update.update_id, error.text.key)
+        if error.audit is not None:
+            context.scope.kept_audit.append(error.audit)
         message = context.render(error.text)
     else:
         _LOG.error("update %s failed; rolled back", update.update_id, exc_info=error)

@@ -12,13 +12,15 @@ if TYPE_CHECKING:
 
 _LOG = logging.getLogger(__name__)
 OUTBOX_TICK_SECONDS = 1.0
+REMINDER_TICK_SECONDS = 15.0
 PROCESSED_UPDATES_KEPT = timedelta(days=7)
 
 
 async def outbox_tick(context: KehuContext) -> None:
+    """Starts a drain and returns: a long drain (a big batch at 30/s) runs on as a task while
+    later ticks, finding it busy, just ask it to look again."""
     application: KehuApplication = context.application  # type: ignore[assignment]
-    if application.outbox is not None:
-        await application.outbox.drain()
+    application.wake_outbox()
 
 
 async def prune_processed_updates(context: KehuContext) -> None:
@@ -30,9 +32,31 @@ async def prune_processed_updates(context: KehuContext) -> None:
     _LOG.info("pruned %d processed update ids", removed)
 
 
+async def reminder_tick(context: KehuContext) -> None:
+    await dispatch_reminders(context.application)  # type: ignore[arg-type]
+
+
+async def dispatch_reminders(application: KehuApplication) -> int:
+    """Due reminders and overdue warnings → outbox, one transaction per batch."""
+    kehu = application.kehu
+    queued = 0
+    while True:
+        async with kehu.unit_of_work() as uow:
+            reminders = kehu.services(uow).reminders
+            batch = await reminders.dispatch_due() + await reminders.dispatch_overdue()
+            await uow.commit()
+        queued += batch
+        if batch == 0:
+            break
+    if queued:
+        application.wake_outbox()
+    return queued
+
+
 def schedule(application: Any) -> None:
     jobs = application.job_queue
     jobs.run_repeating(outbox_tick, interval=OUTBOX_TICK_SECONDS, first=0.2, name="outbox")
+    jobs.run_repeating(reminder_tick, interval=REMINDER_TICK_SECONDS, first=1.0, name="reminders")
     jobs.run_repeating(
         prune_processed_updates,
         interval=timedelta(hours=6),

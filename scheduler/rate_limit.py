@@ -9,11 +9,23 @@ from crm.clock import Clock
 
 
 class SendRateLimiter:
-    """Waits (on the injected clock) until a message to ``chat_id`` may go out."""
+    """Waits (on the injected clock) until a message to ``chat_id`` may go out.
 
-    def __init__(self, clock: Clock, *, per_second: int = 30, chat_interval: float = 1.0) -> None:
+    The overall window is a little longer than a second: Telegram counts messages when they
+    arrive, and network jitter would otherwise push a 31st message into someone's second (and
+    the 429 that follows costs a whole second of sending)."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        per_second: int = 30,
+        chat_interval: float = 1.0,
+        margin: float = 0.04,
+    ) -> None:
         self._clock = clock
         self._per_second = per_second
+        self._window = timedelta(seconds=1 + margin)
         self._chat_interval = timedelta(seconds=chat_interval)
         self._recent: deque[datetime] = deque()
         self._last_by_chat: dict[int, datetime] = {}
@@ -38,14 +50,14 @@ class SendRateLimiter:
         if self._paused_until is not None:
             waits.append((self._paused_until - now).total_seconds())
         if len(self._recent) >= self._per_second:
-            waits.append((self._recent[0] + timedelta(seconds=1) - now).total_seconds())
+            waits.append((self._recent[0] + self._window - now).total_seconds())
         last = self._last_by_chat.get(chat_id)
         if last is not None:
             waits.append((last + self._chat_interval - now).total_seconds())
         return max(waits)
 
     def _forget_before(self, now: datetime) -> None:
-        while self._recent and self._recent[0] <= now - timedelta(seconds=1):
+        while self._recent and self._recent[0] <= now - self._window:
             self._recent.popleft()
         if len(self._last_by_chat) > 10_000:
             horizon = now - self._chat_interval

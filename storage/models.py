@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     Enum,
     ForeignKey,
     Index,
     MetaData,
+    Numeric,
     String,
     Text,
+    UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from crm.customers import FieldKind, Stage, TagSource
+from crm.followups import ContactMethod, TaskState
 from crm.members import Role
 from crm.outbox import OutboxStatus
 from storage.types import UTCDateTime
@@ -39,7 +47,7 @@ class Base(DeclarativeBase):
     }
 
 
-def _enum(enum_class: type[Role] | type[OutboxStatus], name: str) -> Enum:
+def _enum(enum_class: type[StrEnum], name: str) -> Enum:
     return Enum(
         enum_class,
         name=name,
@@ -133,3 +141,216 @@ class AuditRow(Base):
     entity_type: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]]
+
+
+class CounterRow(Base):
+    """Named counters incremented atomically (customer codes CRM0001, ...)."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class CustomerRow(Base):
+    __tablename__ = "customers"
+    __table_args__ = (Index("ix_customers_owner_stage", "owner_id", "stage"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), index=True)  # normalised, for equality
+    name_pinyin: Mapped[str] = mapped_column(String(600))
+    name_initials: Mapped[str] = mapped_column(String(200), index=True)
+    search_text: Mapped[str] = mapped_column(Text)  # all searchable keys, kept by the repository
+    industry: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(64))
+    demand_type: Mapped[str | None] = mapped_column(String(64))
+    region: Mapped[str | None] = mapped_column(String(64))
+    route: Mapped[str | None] = mapped_column(String(64))
+    stage: Mapped[Stage] = mapped_column(_enum(Stage, "stage"), index=True)
+    grade: Mapped[str | None] = mapped_column(String(1))
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    owner_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    notes: Mapped[str | None] = mapped_column(Text)
+    custom_fields: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    stage_changed_at: Mapped[datetime]
+    last_followup_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class ContactRow(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))  # normalised digits, stored whole
+    phone_reversed: Mapped[str | None] = mapped_column(String(32), index=True)  # tail search
+    email: Mapped[str | None] = mapped_column(String(200))
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    is_primary: Mapped[bool] = mapped_column(server_default=false())
+    created_at: Mapped[datetime]
+
+
+class TagRow(Base):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    weight: Mapped[int] = mapped_column(server_default="0")
+    in_catalogue: Mapped[bool] = mapped_column(server_default=false())
+    created_at: Mapped[datetime]
+
+
+class CustomerTagRow(Base):
+    __tablename__ = "customer_tags"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[int] = mapped_column(
+        ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    source: Mapped[TagSource] = mapped_column(_enum(TagSource, "tag_source"))
+    automatic: Mapped[bool] = mapped_column(server_default=false())
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    added_at: Mapped[datetime]
+
+
+class ChoiceOptionRow(Base):
+    """The choices offered as buttons for industry, size, source, demand type, region, route."""
+
+    __tablename__ = "choice_options"
+    __table_args__ = (UniqueConstraint("list_key", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_key: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(server_default="0")
+    active: Mapped[bool] = mapped_column(server_default=true())
+
+
+class CustomFieldRow(Base):
+    __tablename__ = "custom_fields"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    label: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[FieldKind] = mapped_column(_enum(FieldKind, "field_kind"))
+    choices: Mapped[dict[str, Any]]  # {"options": [...]} for choice fields
+    position: Mapped[int] = mapped_column(server_default="0")
+    active: Mapped[bool] = mapped_column(server_default=true())
+
+
+class StageChangeRow(Base):
+    __tablename__ = "stage_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    from_stage: Mapped[Stage | None] = mapped_column(_enum(Stage, "from_stage"))
+    to_stage: Mapped[Stage] = mapped_column(_enum(Stage, "to_stage"))
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    changed_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class DealRow(Base):
+    __tablename__ = "deals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    deal_date: Mapped[date] = mapped_column(Date, index=True)
+    product: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+
+class FollowUpRow(Base):
+    __tablename__ = "follow_ups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    happened_at: Mapped[datetime] = mapped_column(index=True)
+    method: Mapped[ContactMethod] = mapped_column(_enum(ContactMethod, "contact_method"))
+    summary: Mapped[str] = mapped_column(Text)
+    feedback: Mapped[str | None] = mapped_column(Text)
+    demand_change: Mapped[str | None] = mapped_column(Text)
+    next_step: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class AttachmentRow(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    follow_up_id: Mapped[int] = mapped_column(
+        ForeignKey("follow_ups.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    telegram_file_id: Mapped[str] = mapped_column(String(256))
+    file_unique_id: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str | None] = mapped_column(String(256))
+    created_at: Mapped[datetime]
+
+
+class TaskRow(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_state_remind_at", "state", "remind_at"),
+        Index("ix_tasks_assignee_state_due_at", "assignee_id", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    assignee_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    follow_up_id: Mapped[int | None] = mapped_column(
+        ForeignKey("follow_ups.id", ondelete="SET NULL")
+    )
+    due_at: Mapped[datetime]
+    method: Mapped[ContactMethod | None] = mapped_column(_enum(ContactMethod, "contact_method"))
+    talking_points: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[TaskState] = mapped_column(_enum(TaskState, "task_state"))
+    remind_at: Mapped[datetime]
+    reminded_at: Mapped[datetime | None]
+    overdue_warned_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class DialogRow(Base):
+    """A half-finished conversation (new customer, follow-up draft, ...), one per member, kept
+    in the database so that it survives a restart."""
+
+    __tablename__ = "dialogs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), unique=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]]
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

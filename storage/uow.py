@@ -10,10 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.clock import Clock
 from storage.repositories.audit import SqlAuditLog
+from storage.repositories.choices import SqlChoiceRepository
+from storage.repositories.customers import SqlCustomerRepository
+from storage.repositories.dialogs import SqlDialogRepository
+from storage.repositories.followups import SqlFollowUpRepository
 from storage.repositories.invitations import SqlInvitationRepository
 from storage.repositories.members import SqlMemberRepository, SqlTeamRepository
 from storage.repositories.outbox import SqlOutboxRepository
+from storage.repositories.tasks import SqlTaskRepository
 from storage.repositories.updates import SqlProcessedUpdates
+from storage.search import SqlCustomerSearch
 
 
 class SqlUnitOfWork:
@@ -23,6 +29,12 @@ class SqlUnitOfWork:
     outbox: SqlOutboxRepository
     audit: SqlAuditLog
     updates: SqlProcessedUpdates
+    customers: SqlCustomerRepository
+    choices: SqlChoiceRepository
+    follow_ups: SqlFollowUpRepository
+    tasks: SqlTaskRepository
+    dialogs: SqlDialogRepository
+    search: SqlCustomerSearch
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self._sessions = sessions
@@ -37,6 +49,12 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(session)
         self.audit = SqlAuditLog(session)
         self.updates = SqlProcessedUpdates(session)
+        self.customers = SqlCustomerRepository(session, self._clock)
+        self.choices = SqlChoiceRepository(session)
+        self.follow_ups = SqlFollowUpRepository(session, self._clock)
+        self.tasks = SqlTaskRepository(session, self._clock)
+        self.dialogs = SqlDialogRepository(session)
+        self.search = SqlCustomerSearch(session)
         return self
 
     async def __aexit__(

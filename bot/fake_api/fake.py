@@ -5,7 +5,9 @@ from __future__ import annotations
 import copy
 import inspect
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
@@ -22,8 +24,24 @@ from crm.clock import Clock, SystemClock
 
 _LOG = logging.getLogger(__name__)
 _DROPPED = Reply(0, None)
+_FLOOD_METHODS = {"sendmessage", "sendphoto", "senddocument", "editmessagetext"}
 
 CallHook = Callable[[RecordedCall], Awaitable[None] | None]
+
+
+class FloodLimit:
+    def __init__(self, per_second: int) -> None:
+        self.per_second = per_second
+        self.sent: deque[datetime] = deque()
+        self.refused = 0
+
+    def check(self, now: datetime) -> None:
+        while self.sent and now - self.sent[0] >= timedelta(seconds=1):
+            self.sent.popleft()
+        if len(self.sent) >= self.per_second:
+            self.refused += 1
+            raise ApiError(429, "Too Many Requests: retry after 1", {"retry_after": 1})
+        self.sent.append(now)
 
 
 class FakeTelegram:
@@ -53,6 +71,7 @@ class FakeTelegram:
         self.port: int | None = None
         self._faults = FaultBook()
         self._hooks: list[CallHook] = []
+        self._flood: FloodLimit | None = None
         self._users: dict[int, UserHandle] = {}
         self._methods: dict[str, Handler] = {
             name.lower(): handler
@@ -164,6 +183,11 @@ class FakeTelegram:
         """Apply ``fault`` to the next ``times`` matching calls (None: every matching call)."""
         self._faults.add(fault, method, times, chat_id)
 
+    def enforce_flood_limit(self, per_second: int = 30) -> None:
+        """Answer 429 (retry after 1 s) to any message beyond ``per_second`` in a rolling second,
+        as Telegram does for a bot's overall sending rate."""
+        self._flood = FloodLimit(per_second)
+
     def clear_faults(self) -> None:
         self._faults.clear()
 
@@ -251,6 +275,8 @@ class FakeTelegram:
         fault = self._faults.take(call.method, params)
         if fault is not None and (faulted := await self._apply_fault(fault)) is not None:
             return faulted
+        if self._flood is not None and call.method.lower() in _FLOOD_METHODS:
+            self._flood.check(self.clock.now())
         handler = self._methods.get(call.method.lower())
         if handler is None:
             raise ApiError(404, "Not Found")

@@ -101,12 +101,19 @@ async def test_stickers_files_and_unknown_text_get_a_clear_answer(kehu: Harness)
         "I can only read text and commands. Send /help to see what you can do."
     )
     await kehu.handled(await admin.send_photo(b"\x89PNG fake"))
-    assert admin.messages[-1].text.startswith("I can only read text and commands.")
-    for text in ("hello there", "/nonsense", "你好" * 2000):
-        (reply,) = await kehu.say(admin, text)
-        assert reply.text == (
-            "I did not understand that. Send /help to see what you can do, for example: /lang"
-        )
+    assert admin.messages[-1].text.startswith("To attach a file, first write a follow-up")
+    (unknown_command,) = await kehu.say(admin, "/nonsense")
+    assert unknown_command.text == (
+        "I did not understand that. Send /help to see what you can do, for example: /lang"
+    )
+    (search,) = await kehu.say(admin, "hello there")  # plain text is a customer search
+    assert search.text.startswith("No customer matches “hello there”.")
+    (too_long,) = await kehu.say(admin, "你好" * 2000)
+    assert too_long.text == "That is too long (at most 100 characters); please shorten it."
+    for hostile in ("'; DROP TABLE customers; --", '"*" OR NEAR(', "\u202e\x07💥", "%_%"):
+        (answer,) = await kehu.say(admin, hostile)
+        assert answer.text.startswith("No customer matches"), hostile
+    assert await kehu.count("customers") == 0
 
 
 async def test_a_reply_hit_by_flood_control_still_arrives_once(kehu: Harness) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import inspect
 from storage import migrate
 from storage.db import create_engine
 from storage.models import Base
+from storage.search import include_object
 
 
 async def test_stairway_every_revision_up_down_up(empty_database_url: str) -> None:
@@ -36,7 +37,10 @@ async def test_models_match_the_migrated_schema(database_url: str) -> None:
         async with engine.connect() as connection:
             differences = await connection.run_sync(
                 lambda sync: compare_metadata(
-                    MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata
+                    MigrationContext.configure(
+                        sync, opts={"compare_type": True, "include_object": include_object}
+                    ),
+                    Base.metadata,
                 )
             )
         assert differences == []

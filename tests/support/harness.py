@@ -83,6 +83,68 @@ class Harness:
         await self.handled(await user.press(message, button))
         return next(m for m in user.messages if m.message_id == message.message_id)
 
+    async def tap(self, user: UserHandle, message: BotMessage, data_prefix: str) -> BotMessage:
+        """Press the first button whose callback data starts with ``data_prefix`` (language-
+        independent); returns the bot's new message, or else the pressed one as edited."""
+        data = next(
+            (
+                button.callback_data
+                for row in message.buttons
+                for button in row
+                if button.callback_data and button.callback_data.startswith(data_prefix)
+            ),
+            None,
+        )
+        assert data, f"no button {data_prefix!r} in {message.button_texts}: {message.text!r}"
+        before = len(user.messages)
+        await self.handled(await user.press_data(message, data))
+        if len(user.messages) > before:  # the press answered with a new message
+            return user.messages[-1]
+        return next(m for m in user.messages if m.message_id == message.message_id)
+
+    async def create_customer(
+        self, user: UserHandle, name: str, contact: str, phone: str, **choices: str
+    ) -> BotMessage:
+        """/new through the chat: the required answers typed, ``choices`` picked by value
+        (e.g. industry="制造业", stage="intent"), everything else skipped, then saved."""
+        await self.say(user, "/new")
+        for answer in (name, contact, phone):
+            await self.say(user, answer)
+        message = user.messages[-1]
+        while True:
+            data = [b.callback_data or "" for row in message.buttons for b in row]
+            if "nc:save" in data:
+                return await self.tap(user, message, "nc:save")
+            if "nc:go" in data:
+                message = await self.tap(user, message, "nc:go")
+                continue
+            step = next(
+                (d.split(":")[2] for d in data if d.startswith(("nc:skip:", "nc:pick:"))), None
+            )
+            assert step, f"unexpected prompt: {message.text!r} {message.button_texts}"
+            if step in choices:
+                wanted = choices[step]
+                index = self._option_index(message, step, wanted)
+                message = await self.tap(user, message, f"nc:pick:{step}:{index}")
+            else:
+                message = await self.tap(user, message, f"nc:skip:{step}")
+
+    @staticmethod
+    def _option_index(message: BotMessage, step: str, wanted: str) -> int:
+        options = [
+            b
+            for row in message.buttons
+            for b in row
+            if (b.callback_data or "").startswith(f"nc:pick:{step}:")
+        ]
+        for button in options:
+            if wanted in button.text or button.callback_data.endswith(wanted):  # type: ignore[union-attr]
+                return int(button.callback_data.split(":")[3])  # type: ignore[union-attr]
+        for index, button in enumerate(options):
+            if wanted.lower() in button.text.lower():
+                return index
+        raise AssertionError(f"no option {wanted!r} for {step}: {[b.text for b in options]}")
+
     async def join(
         self, user: UserHandle, role: str, inviter: UserHandle | None = None
     ) -> list[BotMessage]:

@@ -3,6 +3,7 @@ exists."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -87,7 +88,26 @@ def test_nested_texts_render_in_the_same_language() -> None:
     )
 
 
+def _key_like_strings_in_code() -> set[str]:
+    """Every string literal shaped like a key (``a.b``), and the literal head of f-strings
+    such as ``f"card.saved_{kind}"`` (as ``card.saved_{``): keys also travel in variables."""
+    shape = re.compile(r"^[a-z_]+\.[A-Za-z0-9_]+$")
+    found: set[str] = set()
+    for folder in ("bot", "handlers", "crm", "scheduler"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    if shape.match(node.value):
+                        found.add(node.value)
+                elif isinstance(node, ast.JoinedStr) and node.values:
+                    head = node.values[0]
+                    if isinstance(head, ast.Constant) and re.match(r"^[a-z_]+\.", str(head.value)):
+                        found.add(f"{head.value}{{")
+    return found
+
+
 def test_no_text_is_left_unused() -> None:
-    covered = {concrete for key in _keys_used_in_code() for concrete in _expand(key)}
+    used = _keys_used_in_code() | _key_like_strings_in_code()
+    covered = {concrete for key in used for concrete in _expand(key)}
     covered |= {command.description_key for command in COMMANDS}
     assert sorted(catalogue.keys("en") - covered) == []

@@ -1,0 +1,102 @@
+"""The short questions a customer card asks ("amount and product?", "new tag?", "when?", "new
+value?"), kept as a dialog row so that the answer still lands after a restart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from crm.clock import Clock
+from crm.customer_service import CustomerService
+from crm.customers import CHOICE_LISTS, NewContact
+from crm.dialogs import Dialog
+from crm.errors import DomainError, InvalidInput
+from crm.members import Member
+from crm.ports import UnitOfWork
+from crm.task_service import TaskService
+
+KIND = "card"
+QUESTIONS = ("deal", "tag", "task", "contact")
+EDITABLE_BY_TEXT = ("name", "notes", "grade", "parent", *CHOICE_LISTS)
+
+
+@dataclass(frozen=True)
+class Question:
+    customer_id: int
+    customer_name: str
+    asks: str  # "deal" | "tag" | "task" | "contact" | "edit:<field>"
+
+
+@dataclass(frozen=True)
+class Answered:
+    customer_id: int
+    asks: str
+    detail: str  # what was saved, for the confirmation
+
+
+class CardActions:
+    def __init__(
+        self, uow: UnitOfWork, clock: Clock, customers: CustomerService, tasks: TaskService
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._customers = customers
+        self._tasks = tasks
+
+    async def ask(self, member: Member, customer_id: int, asks: str) -> Question:
+        if asks not in QUESTIONS and asks.removeprefix("edit:") not in EDITABLE_BY_TEXT:
+            raise DomainError("errors.button_expired")
+        customer = await self._customers.get(member, customer_id)
+        await self._uow.dialogs.save(
+            Dialog(member.id, KIND, asks, {"customer_id": customer.id}), self._clock.now()
+        )
+        return Question(customer.id, customer.name, asks)
+
+    async def answer(self, member: Member, text: str, zone: ZoneInfo) -> Answered:
+        dialog = await self._uow.dialogs.get(member.id)
+        if dialog is None or dialog.kind != KIND:
+            raise DomainError("errors.button_expired")
+        customer_id = int(dialog.data["customer_id"])
+        detail = await self._apply(member, customer_id, dialog.step, text, zone)
+        await self._uow.dialogs.clear(member.id)
+        return Answered(customer_id, dialog.step, detail)
+
+    async def _apply(
+        self, member: Member, customer_id: int, asks: str, text: str, zone: ZoneInfo
+    ) -> str:
+        if asks == "deal":
+            amount, _, product = text.strip().partition(" ")
+            today = self._clock.now().astimezone(zone).date()
+            deal = await self._customers.add_deal(member, customer_id, amount, product, today)
+            return f"{deal.amount} {deal.product}"
+        if asks == "tag":
+            await self._customers.add_tag(member, customer_id, text)
+            return text.strip().lstrip("#＃")
+        if asks == "task":
+            line = await self._tasks.create(member, customer_id, text, zone)
+            return _local(line.task.due_at, zone)
+        if asks == "contact":
+            return await self._add_contact(member, customer_id, text)
+        field = asks.removeprefix("edit:")
+        if field == "parent":
+            return await self._customers.set_parent(member, customer_id, text) or "—"
+        await self._customers.set_field(member, customer_id, field, text)
+        return text.strip()
+
+    async def _add_contact(self, member: Member, customer_id: int, text: str) -> str:
+        """ "name phone [title]", e.g. "王经理 13912345678 采购经理"."""
+        parts = text.split()
+        email = next((part for part in parts if "@" in part), None)
+        parts = [part for part in parts if part != email]
+        if len(parts) < 2:
+            raise InvalidInput("card.contact_usage")
+        name, phone, title = parts[0], parts[1], " ".join(parts[2:]) or None
+        contact = await self._customers.add_contact(
+            member, customer_id, NewContact(name=name, phone=phone, title=title, email=email)
+        )
+        return contact.name
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")

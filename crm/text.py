@@ -1,0 +1,295 @@
+"""Text keys for search and duplicate checks: normalised text, phones, pinyin, one document of
+everything searchable. Pure functions, computed when a customer is written (pypinyin manages
+about 5,000-7,000 names a second, too slow to run over the table at search time)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
+
+_WHITESPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[^\W_]+")  # runs of letters and digits, in any script (CJK included)
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")
+_LETTER = re.compile(r"[^\W\d_]")
+_NOT_DIGIT = re.compile(r"\D")
+_EXTENSION = re.compile(r"(?:ext\.?|x|#|转|分机)[\s.:]*(\d*)\s*$")
+
+MIN_PHONE_DIGITS = 5
+MAX_PHONE_DIGITS = 15  # E.164
+
+_CN_LEGAL_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "集团", "公司")
+_EN_LEGAL_WORDS = frozenset(
+    {"co", "ltd", "limited", "inc", "incorporated", "llc", "corp", "corporation", "company"}
+)
+
+# Surnames read differently from the character's everyday reading (单 shan, not dan).
+# Compound surnames first.
+_SURNAME_READINGS: dict[str, tuple[str, ...]] = {
+    "长孙": ("zhang", "sun"),
+    "尉迟": ("yu", "chi"),
+    "万俟": ("mo", "qi"),
+    "单于": ("chan", "yu"),
+    "单": ("shan",),
+    "曾": ("zeng",),
+    "解": ("xie",),
+    "仇": ("qiu",),
+    "区": ("ou",),
+    "查": ("zha",),
+    "朴": ("piao",),
+    "乐": ("yue",),
+    "覃": ("qin",),
+    "缪": ("miao",),
+    "翟": ("zhai",),
+    "盖": ("ge",),
+    "尉": ("yu",),
+    "种": ("chong",),
+    "繁": ("po",),
+    "员": ("yun",),
+    "秘": ("bi",),
+    "冼": ("xian",),
+    "黑": ("he",),
+    "召": ("shao",),
+}
+
+
+def normalize_text(text: str) -> str:
+    """NFKC (full-width letters, digits and spaces become ordinary ones), case-folded, runs of
+    whitespace collapsed to one space, stripped."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return _WHITESPACE.sub(" ", folded).strip()
+
+
+def compact_key(text: str) -> str:
+    """``normalize_text`` keeping only letters and digits: "Acme Trading Co." → "acmetradingco"."""
+    return "".join(_WORD.findall(normalize_text(text)))
+
+
+def has_han(text: str) -> bool:
+    return _HAN.search(text) is not None
+
+
+# --- phones -------------------------------------------------------------------------------
+
+
+def normalize_phone(raw: str) -> str | None:
+    """Digits as they are dialled at home: "+86 139-1234-5678", "(0086)13912345678" and
+    "１３９１２３４５６７８" all become "13912345678"; "+86 10 6552 1234" becomes the landline
+    "01065521234"; other countries keep their code with a leading "+" ("+14155550100").
+    An extension ("ext 12", "x12", "转12", "#12") is dropped. ``None`` for fewer than 5 digits,
+    more than 15, or letters that are not an extension marker."""
+    text = normalize_text(raw)
+    if not text:
+        return None
+    extension = _EXTENSION.search(text)
+    if extension is not None and extension.start() > 0:
+        text = text[: extension.start()]
+    if _LETTER.search(text):
+        return None
+    digits = _NOT_DIGIT.sub("", text)
+    if not digits.isascii():  # digits of other scripts (NFKC already made full-width ASCII)
+        digits = "".join(str(unicodedata.decimal(char)) for char in digits)
+    international = text.lstrip("( ").startswith("+")
+    if not international and digits.startswith("00"):
+        international, digits = True, digits[2:]
+    if international:
+        if digits.startswith("86"):
+            digits = _chinese_national(digits[2:])
+        elif digits:
+            digits = "+" + digits
+    elif len(digits) == 13 and digits.startswith("861"):  # 86 typed without + or 00
+        digits = digits[2:]
+    count = len(digits) - digits.startswith("+")
+    if count < MIN_PHONE_DIGITS or count > MAX_PHONE_DIGITS:
+        return None
+    return digits
+
+
+def _chinese_national(number: str) -> str:
+    """A Chinese number after +86: mobiles (11 digits from 1) and 400/800 service numbers stay
+    as they are; a landline gets back the trunk 0 before its area code (10 → 010)."""
+    if number.startswith("0") or (len(number) == 11 and number.startswith("1")):
+        return number
+    if number.startswith(("400", "800")) and len(number) == 10:
+        return number
+    return "0" + number
+
+
+def mask_phone(phone: str) -> str:
+    """Show the first 3 and last 4 digits, mask the rest ("139****5678"); never more than 7
+    digits are shown. Numbers of 7 digits or fewer show only their last 2."""
+    prefix = "+" if phone.strip().startswith("+") else ""
+    digits = [char for char in phone if char.isdigit()]
+    count = len(digits)
+    if count == 0:
+        return prefix
+    if count <= 7:
+        shown = 2 if count > 2 else 0
+        return prefix + "*" * (count - shown) + "".join(digits[count - shown :])
+    return prefix + "".join(digits[:3]) + "*" * (count - 7) + "".join(digits[-4:])
+
+
+def phone_tail_key(phone: str) -> str:
+    """The digits reversed, so that "ends with 5678" becomes an index-friendly prefix search
+    (``phone_reversed LIKE '8765%'``)."""
+    return "".join(char for char in reversed(phone) if char.isdigit())
+
+
+# --- pinyin -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NameKeys:
+    key: str  # normalised letters and digits only: equality and substring search
+    pinyin: str  # toneless full pinyin, Latin words kept: "huaxinkeji", "acmetrading"
+    initials: str  # first letter of each syllable or word: "hxkj", "at"
+
+
+def name_keys(name: str) -> NameKeys:
+    """Search keys of a name. Chinese goes through pypinyin with its phrase dictionary, so
+    polyphones read in context (长沙 → changsha, 重庆 → chongqing); Latin words and digits
+    are kept as they are ("Acme Trading" → "acmetrading", initials "at")."""
+    syllables = _syllables(compact_words(name))
+    return NameKeys(
+        key="".join(compact_words(name)),
+        pinyin="".join(syllables),
+        initials="".join(syllable[0] for syllable in syllables),
+    )
+
+
+def compact_words(text: str) -> list[str]:
+    return _WORD.findall(normalize_text(text))
+
+
+def person_pinyins(name: str) -> list[NameKeys]:
+    """Keys of a person's name: the everyday reading, plus the surname reading when the name
+    starts with a surname read differently as a surname (单田芳: dantianfang and shantianfang)."""
+    keys = name_keys(name)
+    for surname, reading in _SURNAME_READINGS.items():
+        if keys.key.startswith(surname) and len(keys.key) > len(surname):
+            rest = name_keys(keys.key[len(surname) :])
+            alternative = NameKeys(
+                key=keys.key,
+                pinyin="".join(reading) + rest.pinyin,
+                initials="".join(syllable[0] for syllable in reading) + rest.initials,
+            )
+            return [keys] if alternative == keys else [keys, alternative]
+    return [keys]
+
+
+def _syllables(words: Sequence[str]) -> list[str]:
+    """Pinyin syllables of Chinese runs and the other letter/digit runs as they are."""
+    syllables: list[str] = []
+    for word in words:
+        position = 0
+        for han in _HAN.finditer(word):
+            if han.start() > position:
+                syllables.append(word[position : han.start()])
+            syllables.extend(part for part in _pinyin(han.group()) if part)
+            position = han.end()
+        if position < len(word):
+            syllables.append(word[position:])
+    return syllables
+
+
+@lru_cache(maxsize=1)
+def _lazy_pinyin() -> Callable[[str], list[str]]:
+    """pypinyin loads its dictionaries when imported (about 0.3 s): import it when first needed."""
+    from pypinyin import Style, lazy_pinyin
+
+    def convert(han: str) -> list[str]:
+        return [syllable.casefold() for syllable in lazy_pinyin(han, style=Style.NORMAL)]
+
+    return convert
+
+
+@lru_cache(maxsize=65536)
+def _pinyin(han: str) -> tuple[str, ...]:
+    return tuple(_lazy_pinyin()(han))
+
+
+# --- the search document ------------------------------------------------------------------
+
+
+def search_document(
+    name: str,
+    code: str,
+    contacts: Sequence[tuple[str, str | None]],
+    tags: Sequence[str],
+) -> str:
+    """Everything a customer can be found by, normalised, space separated, each part once:
+    name, its compact key, pinyin and initials (of the name without its legal form), code,
+    contact names (with their pinyin and initials), contact phone digits, tag names. Stored in
+    ``customers.search_text``."""
+    keys = name_keys(name)
+    # Pinyin and initials without the legal form: nobody types "youxiangongsi" or "yxgs", and
+    # in every document those would only make the index slower.
+    words = core_words(name)
+    core = name_keys(" ".join(words)) if words else keys
+    parts = [normalize_text(name), keys.key, core.pinyin, core.initials, normalize_text(code)]
+    for contact_name, phone in contacts:
+        parts.append(normalize_text(contact_name))
+        for person in person_pinyins(contact_name):
+            parts += [person.key, person.pinyin, person.initials]
+        if phone:
+            normalized = normalize_phone(phone)
+            if normalized is not None:
+                parts.append("".join(char for char in normalized if char.isdigit()))
+    parts += [normalize_text(tag) for tag in tags]
+    return " ".join(dict.fromkeys(part for part in parts if part))
+
+
+# --- duplicates ---------------------------------------------------------------------------
+
+
+def legal_core(name: str) -> str:
+    """The compact key without legal-form endings: "华信科技有限公司" → "华信科技",
+    "Acme Trading Co., Ltd." → "acmetrading". Falls back to the whole key if nothing is left."""
+    return "".join(core_words(name)) or "".join(compact_words(name))
+
+
+def core_words(name: str) -> list[str]:
+    """The name's words (letter and digit runs, normalised) without legal-form endings;
+    empty when the name is nothing but a legal form."""
+    words = compact_words(name)
+    if all(word in _EN_LEGAL_WORDS for word in words):
+        return []
+    while words[-1] in _EN_LEGAL_WORDS:
+        words.pop()
+    last = words[-1]
+    stripped = True
+    while stripped:
+        stripped = False
+        for suffix in _CN_LEGAL_SUFFIXES:
+            if last.endswith(suffix) and len(last) > len(suffix):
+                last = last[: -len(suffix)]
+                stripped = True
+                break
+    if last in _CN_LEGAL_SUFFIXES and len(words) == 1:
+        return []
+    return [*words[:-1], last]
+
+
+def names_look_alike(a: str, b: str) -> bool:
+    """Whether a new customer's name may be a duplicate of an existing one: the same once
+    legal forms are dropped, the same pinyin (a homophone typo: 华信 / 华新), or a near miss
+    (rapidfuzz ratio ≥ 85, or one edit on names of 4 or more characters)."""
+    core_a, core_b = legal_core(a), legal_core(b)
+    if not core_a or not core_b:
+        return False
+    if core_a == core_b:
+        return True
+    pinyin_a, pinyin_b = name_keys(core_a).pinyin, name_keys(core_b).pinyin
+    if pinyin_a and pinyin_a == pinyin_b:
+        return True
+    if fuzz.ratio(core_a, core_b) >= 85:
+        return True
+    return (
+        min(len(core_a), len(core_b)) >= 4
+        and Levenshtein.distance(core_a, core_b, score_cutoff=1) <= 1
+    )
