@@ -36,6 +36,8 @@ sandbox: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python bench/updates.py
+	$(BIN)/python bench/search.py
+	$(BIN)/python bench/reminders.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

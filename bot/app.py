@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -24,9 +25,12 @@ from bot.runtime import Kehu
 from bot.scope import UpdateScope
 from bot.settings import Settings
 from crm.clock import Clock, SystemClock
+from crm.text import name_keys
 from handlers.commands import set_public_menus
+from scheduler.jobs import dispatch_reminders
 from scheduler.outbox import OutboxDispatcher
 from scheduler.rate_limit import SendRateLimiter
+from scheduler.single_flight import SingleFlight
 from storage.db import create_engine, session_factory
 from storage.uow import SqlUnitOfWork
 
@@ -48,6 +52,7 @@ class KehuApplication(
         super().__init__(**kwargs)
         self.kehu = kehu
         self.outbox: OutboxDispatcher | None = None
+        self.reminders = SingleFlight(lambda: dispatch_reminders(self))
         self._scopes: dict[int, UpdateScope] = {}
 
     def scope_for(self, update: Update) -> UpdateScope | None:
@@ -69,7 +74,7 @@ class KehuApplication(
                 del self._scopes[update.update_id]
             if not await self._commit(scope, uow):
                 return
-        await scope.run_effects(self.bot, self.kehu.clock)
+        await scope.run_effects(self.bot, self.kehu.clock, self.kehu.limiter)
         if uow.enqueued_messages:
             self.wake_outbox()
 
@@ -116,7 +121,7 @@ class KehuApplication(
 def build_application(
     settings: Settings, *, clock: Clock | None = None, throttle: bool = True
 ) -> KehuApplication:
-    """The application; ``throttle=False`` drops Telegram's 30 messages/s cap on replies, which
+    """The application. ``throttle=False`` lifts Telegram's 30 messages/s overall cap, which
     only a benchmark against the local fake server should do."""
     engine = create_engine(settings.database_url)
     kehu = Kehu(
@@ -127,7 +132,10 @@ def build_application(
         sessions=session_factory(engine),
     )
     token = settings.bot_token.get_secret_value() if settings.bot_token else SANDBOX_TOKEN
-    overall_per_second = 30 if throttle else 0  # 0: no overall cap
+    # One strict rolling-window limiter, shared by replies and the outbox, keeps the bot under
+    # Telegram's overall limit; PTB's AIORateLimiter keeps the per-group limits.
+    limiter = SendRateLimiter(kehu.clock, per_second=30 if throttle else 100_000)
+    kehu.limiter = limiter
     application = (
         ApplicationBuilder()
         .application_class(KehuApplication, kwargs={"kehu": kehu})
@@ -135,7 +143,7 @@ def build_application(
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
         .context_types(ContextTypes(context=KehuContext))
-        .rate_limiter(AIORateLimiter(overall_max_rate=overall_per_second, max_retries=0))
+        .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=0))
         .post_init(_on_startup)
         .post_shutdown(_on_shutdown)
         .build()
@@ -147,7 +155,7 @@ def build_application(
         clock=kehu.clock,
         catalogue=kehu.catalogue,
         worker_id=kehu.worker_id,
-        limiter=SendRateLimiter(kehu.clock),
+        limiter=limiter,
     )
     handlers.register(application)
     scheduler.schedule(application)
@@ -180,6 +188,8 @@ async def stop_in_loop(application: KehuApplication) -> None:
 
 async def _on_startup(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     assert isinstance(application, KehuApplication)
+    # Load pypinyin's dictionaries now, not on the first customer a rep enters.
+    await asyncio.to_thread(name_keys, "预热")
     await set_public_menus(application.bot, application.kehu.catalogue)
     _LOG.info("Kehu is up as @%s (worker %s)", application.bot.username, application.kehu.worker_id)
 

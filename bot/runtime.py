@@ -18,6 +18,7 @@ from crm.onboarding import OnboardingPolicy
 from crm.reminder_service import ReminderPolicy
 from crm.services import DomainConfig, Services
 from crm.task_service import StalePolicy
+from scheduler.rate_limit import SendRateLimiter
 from storage.uow import SqlUnitOfWork
 
 
@@ -33,6 +34,7 @@ class Kehu:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     worker_id: str = field(default_factory=new_worker_id)
+    limiter: SendRateLimiter | None = None  # set by build_application
 
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.sessions, self.clock)

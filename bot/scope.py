@@ -15,6 +15,7 @@ from crm.audit import AuditEntry
 from crm.clock import Clock
 from crm.members import Member
 from crm.services import Services
+from scheduler.rate_limit import SendRateLimiter
 from storage.uow import SqlUnitOfWork
 
 _LOG = logging.getLogger(__name__)
@@ -46,8 +47,12 @@ class UpdateScope:
         self.failed = True
         self._effects.clear()
 
-    async def run_effects(self, bot: ExtBot[None], clock: Clock) -> None:
+    async def run_effects(
+        self, bot: ExtBot[None], clock: Clock, limiter: SendRateLimiter | None = None
+    ) -> None:
         for effect in self._effects:
+            if limiter is not None:
+                await limiter.wait_turn(None)  # counts against the bot's overall rate
             await _run_once_more_after_flood_wait(effect, bot, clock)
         query = self.update.callback_query
         if query is not None and not self.callback_answered:

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from crm import custom_fields
 from crm.clock import Clock
+from crm.custom_fields import CustomFieldService
 from crm.customer_service import CustomerService
 from crm.customers import CHOICE_LISTS, NewContact
 from crm.dialogs import Dialog
@@ -26,6 +28,7 @@ class Question:
     customer_id: int
     customer_name: str
     asks: str  # "deal" | "tag" | "task" | "contact" | "edit:<field>"
+    custom_label: str | None = None  # the admin's label, when the field is a custom one
 
 
 @dataclass(frozen=True)
@@ -37,21 +40,36 @@ class Answered:
 
 class CardActions:
     def __init__(
-        self, uow: UnitOfWork, clock: Clock, customers: CustomerService, tasks: TaskService
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        customers: CustomerService,
+        tasks: TaskService,
+        fields: CustomFieldService,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._customers = customers
         self._tasks = tasks
+        self._fields = fields
 
     async def ask(self, member: Member, customer_id: int, asks: str) -> Question:
-        if asks not in QUESTIONS and asks.removeprefix("edit:") not in EDITABLE_BY_TEXT:
+        field = asks.removeprefix("edit:")
+        custom = field.startswith(custom_fields.PREFIX)
+        if asks not in QUESTIONS and field not in EDITABLE_BY_TEXT and not custom:
             raise DomainError("errors.button_expired")
         customer = await self._customers.get(member, customer_id)
+        label = None
+        if custom:
+            key = field.removeprefix(custom_fields.PREFIX)
+            definitions = {d.key: d.label for d in await self._fields.definitions()}
+            if key not in definitions:
+                raise DomainError("errors.button_expired")
+            label = definitions[key]
         await self._uow.dialogs.save(
             Dialog(member.id, KIND, asks, {"customer_id": customer.id}), self._clock.now()
         )
-        return Question(customer.id, customer.name, asks)
+        return Question(customer.id, customer.name, asks, label)
 
     async def answer(self, member: Member, text: str, zone: ZoneInfo) -> Answered:
         dialog = await self._uow.dialogs.get(member.id)
@@ -79,6 +97,9 @@ class CardActions:
         if asks == "contact":
             return await self._add_contact(member, customer_id, text)
         field = asks.removeprefix("edit:")
+        if field.startswith(custom_fields.PREFIX):
+            key = field.removeprefix(custom_fields.PREFIX)
+            return await self._fields.set_value(member, customer_id, key, text)
         if field == "parent":
             return await self._customers.set_parent(member, customer_id, text) or "—"
         await self._customers.set_field(member, customer_id, field, text)

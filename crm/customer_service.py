@@ -82,6 +82,7 @@ class CustomerCard:
     can_reveal_phone: bool
     can_reassign: bool = field(default=False)
     parent_name: str | None = None
+    custom: list[tuple[str, str, str]] = field(default_factory=list)  # key, label, value
 
 
 def mask_name(name: str) -> str:
@@ -164,6 +165,14 @@ class CustomerService:
             can_reveal_phone=may_reveal_phone(member, customer),
             can_reassign=member.role in (Role.ADMIN, Role.MANAGER),
             parent_name=await self._name_of(customer.parent_id),
+            custom=[
+                (
+                    definition.key,
+                    definition.label,
+                    str(customer.custom_fields.get(definition.key, "—")),
+                )
+                for definition in await self._uow.fields.active()
+            ],
         )
 
     async def _name_of(self, customer_id: int | None) -> str | None:

@@ -129,3 +129,13 @@ class StageChange:
     to_stage: Stage
     changed_by: int | None
     changed_at: datetime
+
+
+@dataclass(frozen=True)
+class FieldDefinition:
+    """A custom field the admin defined (text / number / choice / date)."""
+
+    key: str
+    label: str
+    kind: FieldKind
+    options: tuple[str, ...] = ()

@@ -15,6 +15,7 @@ from crm.customers import (
     Customer,
     CustomerTag,
     Deal,
+    FieldDefinition,
     NewContact,
     NewCustomer,
     Stage,
@@ -60,6 +61,10 @@ class InvitationRepository(Protocol):
 class OutboxRepository(Protocol):
     async def enqueue(self, message: OutgoingMessage, now: datetime) -> bool:
         """Add the message unless its key is already there; True if added."""
+        ...
+
+    async def enqueue_many(self, messages: Sequence[OutgoingMessage], now: datetime) -> int:
+        """Add those whose key is not there yet; how many were added."""
         ...
 
     async def claim(
@@ -140,6 +145,12 @@ class CustomerRepository(Protocol):
         ...
 
 
+class CustomFieldRepository(Protocol):
+    async def active(self) -> Sequence[FieldDefinition]: ...
+    async def define(self, definition: FieldDefinition) -> bool: ...
+    async def retire(self, key: str) -> bool: ...
+
+
 class ChoiceRepository(Protocol):
     async def options(self, list_key: str) -> Sequence[str]: ...
     async def add(self, list_key: str, value: str) -> bool: ...
@@ -204,6 +215,8 @@ class UnitOfWork(Protocol):
     def dialogs(self) -> DialogRepository: ...
     @property
     def search(self) -> CustomerSearch: ...
+    @property
+    def fields(self) -> CustomFieldRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -35,10 +35,19 @@ class ReminderService:
         """Claim one batch of due reminders and queue their messages; how many were claimed."""
         now = self._clock.now()
         claimed = await self._uow.tasks.claim_due_reminders(now, self._policy.batch)
-        for reminder in claimed:
-            late = now - reminder.remind_at > self._policy.late_after
-            key = f"reminder:{reminder.task_id}:{reminder.remind_at.isoformat()}"
-            await self._queue(reminder, key, "reminder.due_late" if late else "reminder.due")
+        await self._uow.outbox.enqueue_many(
+            [
+                self._message(
+                    reminder,
+                    f"reminder:{reminder.task_id}:{reminder.remind_at.isoformat()}",
+                    "reminder.due_late"
+                    if now - reminder.remind_at > self._policy.late_after
+                    else "reminder.due",
+                )
+                for reminder in claimed
+            ],
+            now,
+        )
         return len(claimed)
 
     async def dispatch_overdue(self) -> int:
@@ -46,15 +55,23 @@ class ReminderService:
         claimed = await self._uow.tasks.claim_overdue(
             now, now - self._policy.overdue_after, self._policy.batch
         )
-        for reminder in claimed:
-            key = f"overdue:{reminder.task_id}:{reminder.due_at.isoformat()}"
-            await self._queue(reminder, key, "reminder.overdue")
+        await self._uow.outbox.enqueue_many(
+            [
+                self._message(
+                    reminder,
+                    f"overdue:{reminder.task_id}:{reminder.due_at.isoformat()}",
+                    "reminder.overdue",
+                )
+                for reminder in claimed
+            ],
+            now,
+        )
         return len(claimed)
 
-    async def _queue(self, reminder: DueReminder, key: str, text_key: str) -> None:
+    def _message(self, reminder: DueReminder, key: str, text_key: str) -> OutgoingMessage:
         language = resolve_language(reminder.assignee_language, None, self._policy.default_language)
         zone = ZoneInfo(reminder.assignee_timezone or self._policy.default_timezone)
-        message = OutgoingMessage(
+        return OutgoingMessage(
             key=key,
             chat_id=reminder.assignee_telegram_id,
             language=language,
@@ -72,7 +89,6 @@ class ReminderService:
             ),
             buttons=reminder_buttons(reminder.task_id),
         )
-        await self._uow.outbox.enqueue(message, self._clock.now())
 
 
 def reminder_buttons(task_id: int) -> tuple[tuple[Button, ...], ...]:

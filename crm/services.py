@@ -8,6 +8,7 @@ from crm.card_actions import CardActions
 from crm.choice_service import ChoiceService
 from crm.clock import Clock
 from crm.conversation import Conversation
+from crm.custom_fields import CustomFieldService
 from crm.customer_service import CustomerService
 from crm.followup_service import FollowUpService
 from crm.new_customer import NewCustomerFlow
@@ -34,7 +35,8 @@ class Services:
         self.tasks = TaskService(uow, clock, self.customers, config.stale)
         self.reminders = ReminderService(uow, clock, config.reminders)
         self.choices = ChoiceService(uow, clock)
-        self.card = CardActions(uow, clock, self.customers, self.tasks)
+        self.fields = CustomFieldService(uow, clock, self.customers)
+        self.card = CardActions(uow, clock, self.customers, self.tasks, self.fields)
         self.conversation = Conversation(
             uow, self.customers, self.new_customer, self.follow_ups, self.card
         )

@@ -12,6 +12,7 @@ from handlers import (
     conversation,
     customers,
     fallback,
+    fields,
     followups,
     gate,
     help,
@@ -36,6 +37,7 @@ FEATURES = (
     followups,
     tasks,
     choices,
+    fields,
     conversation,  # plain text and files: after every command and button handler
 )
 

@@ -38,6 +38,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("cancel", _everyone),
     Command("invite", lambda role: bool(invitable_roles(role))),
     Command("choices", lambda role: can(role, Action.MANAGE_MEMBERS)),
+    Command("fields", lambda role: can(role, Action.MANAGE_MEMBERS)),
     Command("lang", _everyone),
     Command("help", _everyone),
     Command("start", _everyone),

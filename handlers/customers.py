@@ -91,7 +91,8 @@ async def card_pressed(update: Update, context: KehuContext) -> None:
         text, _ = render.card(context.t, view, context.zone)
         context.edit(text, render.more_keyboard(context.t, view))
     elif action == "fields":
-        context.edit(context.t("card.choose_field"), render.fields_keyboard(context.t, customer_id))
+        view = await services.customers.card(member, customer_id)
+        context.edit(context.t("card.choose_field"), render.fields_keyboard(context.t, view))
     elif action == "reassign":
         await _show_reassign(context, customer_id)
 
@@ -179,9 +180,8 @@ async def field_pressed(update: Update, context: KehuContext) -> None:
     customer_id, field = int(context.matches[0].group(1)), context.matches[0].group(2)
     question = await context.services.card.ask(context.member, customer_id, f"edit:{field}")
     context.answer()
-    context.reply(
-        context.t("card.ask_edit", name=question.customer_name, field=context.t(f"fields.{field}"))
-    )
+    label = question.custom_label or context.t(f"fields.{field}")
+    context.reply(context.t("card.ask_edit", name=question.customer_name, field=label))
 
 
 async def _show_reassign(context: KehuContext, customer_id: int) -> None:

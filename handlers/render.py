@@ -124,6 +124,7 @@ def card(t: Translate, view: CustomerCard, zone: ZoneInfo) -> tuple[str, InlineK
     ]
     if view.parent_name:
         lines.append(t("card.parent", name=view.parent_name))
+    lines += [f"{label}：{value}" for _, label, value in view.custom if value != "—"]
     if view.tags:
         lines.append(t("card.tags_line", tags="、".join(tag.name for tag in view.tags)))
     for contact in view.contacts:
@@ -193,15 +194,15 @@ def more_keyboard(t: Translate, view: CustomerCard) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(buttons)
 
 
-def fields_keyboard(t: Translate, customer_id: int) -> InlineKeyboardMarkup:
+def fields_keyboard(t: Translate, view: CustomerCard) -> InlineKeyboardMarkup:
+    customer_id = view.customer.id
     names = ("name", *CHOICE_LISTS, "grade", "parent")
+    standard = [button(t(f"fields.{name}"), f"card:field:{customer_id}:{name}") for name in names]
+    custom = [
+        button(label[:20], f"card:field:{customer_id}:cf_{key}") for key, label, _ in view.custom
+    ]
     return InlineKeyboardMarkup(
-        [
-            *rows(
-                [button(t(f"fields.{name}"), f"card:field:{customer_id}:{name}") for name in names]
-            ),
-            [button(t("common.back"), f"cust:open:{customer_id}")],
-        ]
+        [*rows([*standard, *custom]), [button(t("common.back"), f"cust:open:{customer_id}")]]
     )
 
 

@@ -33,7 +33,9 @@ async def prune_processed_updates(context: KehuContext) -> None:
 
 
 async def reminder_tick(context: KehuContext) -> None:
-    await dispatch_reminders(context.application)  # type: ignore[arg-type]
+    """Starts a dispatch and returns (thousands of reminders due at once take a while)."""
+    application: KehuApplication = context.application  # type: ignore[assignment]
+    application.create_task(application.reminders.run(), name="reminders")
 
 
 async def dispatch_reminders(application: KehuApplication) -> int:

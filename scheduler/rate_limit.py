@@ -21,7 +21,7 @@ class SendRateLimiter:
         *,
         per_second: int = 30,
         chat_interval: float = 1.0,
-        margin: float = 0.04,
+        margin: float = 0.02,
     ) -> None:
         self._clock = clock
         self._per_second = per_second
@@ -31,12 +31,14 @@ class SendRateLimiter:
         self._last_by_chat: dict[int, datetime] = {}
         self._paused_until: datetime | None = None
 
-    async def wait_turn(self, chat_id: int) -> None:
+    async def wait_turn(self, chat_id: int | None) -> None:
+        """``chat_id`` None: only the overall limit (a reply, paced by the person anyway)."""
         while (wait := self._wait_needed(chat_id, self._clock.now())) > 0:
             await self._clock.sleep(wait)
         now = self._clock.now()
         self._recent.append(now)
-        self._last_by_chat[chat_id] = now
+        if chat_id is not None:
+            self._last_by_chat[chat_id] = now
 
     def pause(self, seconds: float) -> None:
         """Telegram said "retry after": nothing goes out until then."""
@@ -44,14 +46,14 @@ class SendRateLimiter:
         if self._paused_until is None or until > self._paused_until:
             self._paused_until = until
 
-    def _wait_needed(self, chat_id: int, now: datetime) -> float:
+    def _wait_needed(self, chat_id: int | None, now: datetime) -> float:
         self._forget_before(now)
         waits = [0.0]
         if self._paused_until is not None:
             waits.append((self._paused_until - now).total_seconds())
         if len(self._recent) >= self._per_second:
             waits.append((self._recent[0] + self._window - now).total_seconds())
-        last = self._last_by_chat.get(chat_id)
+        last = self._last_by_chat.get(chat_id) if chat_id is not None else None
         if last is not None:
             waits.append((last + self._chat_interval - now).total_seconds())
         return max(waits)

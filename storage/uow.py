@@ -13,6 +13,7 @@ from storage.repositories.audit import SqlAuditLog
 from storage.repositories.choices import SqlChoiceRepository
 from storage.repositories.customers import SqlCustomerRepository
 from storage.repositories.dialogs import SqlDialogRepository
+from storage.repositories.fields import SqlCustomFieldRepository
 from storage.repositories.followups import SqlFollowUpRepository
 from storage.repositories.invitations import SqlInvitationRepository
 from storage.repositories.members import SqlMemberRepository, SqlTeamRepository
@@ -35,6 +36,7 @@ class SqlUnitOfWork:
     tasks: SqlTaskRepository
     dialogs: SqlDialogRepository
     search: SqlCustomerSearch
+    fields: SqlCustomFieldRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self._sessions = sessions
@@ -55,6 +57,7 @@ class SqlUnitOfWork:
         self.tasks = SqlTaskRepository(session, self._clock)
         self.dialogs = SqlDialogRepository(session)
         self.search = SqlCustomerSearch(session)
+        self.fields = SqlCustomFieldRepository(session)
         return self
 
     async def __aexit__(

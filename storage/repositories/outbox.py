@@ -20,23 +20,34 @@ class SqlOutboxRepository:
         self.enqueued = 0
 
     async def enqueue(self, message: OutgoingMessage, now: datetime) -> bool:
+        return await self.enqueue_many([message], now) == 1
+
+    async def enqueue_many(self, messages: Sequence[OutgoingMessage], now: datetime) -> int:
+        """One multi-row INSERT; messages whose key is already there are skipped."""
+        if not messages:
+            return 0
         dialect = self._session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         statement = (
             insert(OutboxRow)
             .values(
-                idempotency_key=message.key,
-                chat_id=message.chat_id,
-                payload=message.payload(),
-                status=OutboxStatus.PENDING,
-                attempts=0,
-                not_before=message.not_before or now,
-                created_at=now,
+                [
+                    {
+                        "idempotency_key": message.key,
+                        "chat_id": message.chat_id,
+                        "payload": message.payload(),
+                        "status": OutboxStatus.PENDING,
+                        "attempts": 0,
+                        "not_before": message.not_before or now,
+                        "created_at": now,
+                    }
+                    for message in messages
+                ]
             )
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
         )
         result = await self._session.execute(statement)
-        added = bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        added = int(result.rowcount)  # type: ignore[attr-defined]
         self.enqueued += added
         return added
 

@@ -195,3 +195,32 @@ async def test_a_rep_cannot_open_someone_elses_customer(kehu: Harness) -> None:
         ).scalar_one()
     assert denied == 1
     assert card.text.startswith("已创建客户")
+
+
+async def test_admin_defined_fields_are_edited_from_the_card(kehu: Harness) -> None:
+    admin = kehu.admin("zh")
+    await kehu.say(admin, "/start")
+    (added,) = await kehu.say(admin, "/fields add budget number 预算")
+    assert added.text == "已添加字段 budget。"
+    await kehu.say(admin, "/fields add level choice 客户层级 高 中 低")
+    (listing,) = await kehu.say(admin, "/fields")
+    assert "level · 选项 · 客户层级（高 / 中 / 低）" in listing.text
+    rep = kehu.user(3001, "李娜", "zh")
+    await kehu.join(rep, "rep")
+    (refused,) = await kehu.say(rep, "/fields add x text X")
+    assert refused.text.startswith("您的角色无权执行此操作")
+    card = await kehu.create_customer(rep, "华信科技", "张经理", "13912345678")
+    more = await kehu.tap(rep, card, "card:more:")
+    fields = await kehu.tap(rep, more, "card:fields:")
+    await kehu.tap(rep, fields, "card:field:1:cf_budget")
+    (bad,) = await kehu.say(rep, "很多")
+    assert bad.text == "请填数字，例如：50000"
+    (saved,) = await kehu.say(rep, "50000")
+    assert saved.text == "已修改为：50000"
+    await kehu.tap(rep, fields, "card:field:1:cf_level")
+    (not_an_option,) = await kehu.say(rep, "超高")
+    assert not_an_option.text == "只能选：高 / 中 / 低"
+    await kehu.say(rep, "高")
+    card = await kehu.tap(rep, saved, "card:more:")
+    assert "预算：50000" in card.text
+    assert "客户层级：高" in card.text
