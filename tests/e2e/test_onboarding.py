@@ -45,8 +45,8 @@ async def test_the_bootstrap_admin_is_welcomed_with_an_admin_menu(kehu: Harness)
     ]
     admin_menu = [name for name, _ in kehu.fake.commands_for("chat", chat_id=ADMIN_ID)]
     assert admin_menu == [
-        "today", "find", "new", "log", "tasks", "cancel", "invite", "choices", "lang", "help",
-        "start",
+        "today", "find", "new", "log", "tasks", "cancel", "invite", "choices", "fields", "lang",
+        "help", "start",
     ]  # fmt: skip
     assert kehu.fake.commands_for("default") == [("start", "Start / home")]
     assert kehu.fake.commands_for("default", language_code="zh") == [("start", "开始 / 回到主页")]
