@@ -3,6 +3,7 @@ value?"), kept as a dialog row so that the answer still lands after a restart.""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -12,6 +13,7 @@ from crm.clock import Clock
 from crm.custom_fields import CustomFieldService
 from crm.customer_service import CustomerService
 from crm.customers import CHOICE_LISTS, NewContact
+from crm.dates import find_time, remove_span
 from crm.dialogs import Dialog
 from crm.errors import DomainError, InvalidInput
 from crm.members import Member
@@ -19,6 +21,7 @@ from crm.ports import UnitOfWork
 from crm.task_service import TaskService
 
 KIND = "card"
+ROLLED_FORWARD_DAYS = 60  # a month and day this far ahead meant this year's, already past
 QUESTIONS = ("deal", "tag", "task", "contact")
 EDITABLE_BY_TEXT = ("name", "notes", "grade", "parent", *CHOICE_LISTS)
 
@@ -84,10 +87,7 @@ class CardActions:
         self, member: Member, customer_id: int, asks: str, text: str, zone: ZoneInfo
     ) -> str:
         if asks == "deal":
-            amount, _, product = text.strip().partition(" ")
-            today = self._clock.now().astimezone(zone).date()
-            deal = await self._customers.add_deal(member, customer_id, amount, product, today)
-            return f"{deal.amount} {deal.product}"
+            return await self._add_deal(member, customer_id, text, zone)
         if asks == "tag":
             await self._customers.add_tag(member, customer_id, text)
             return text.strip().lstrip("#＃")
@@ -104,6 +104,23 @@ class CardActions:
             return await self._customers.set_parent(member, customer_id, text) or "—"
         await self._customers.set_field(member, customer_id, field, text)
         return text.strip()
+
+    async def _add_deal(self, member: Member, customer_id: int, text: str, zone: ZoneInfo) -> str:
+        """ "amount product [date] [; note]", e.g. "5万 CRM系统升级 11月20日；年度合作"."""
+        parts = re.split(r"[;；]", text, maxsplit=1)
+        body, note = parts[0], (parts[1].strip() if len(parts) > 1 else None)
+        now = self._clock.now().astimezone(zone)
+        when = find_time(body, now)
+        if when is not None:
+            body = remove_span(body, when)
+        on = when.at.date() if when is not None else now.date()
+        if (on - now.date()).days > ROLLED_FORWARD_DAYS:  # "11月20日" was rolled to next year
+            on = on.replace(year=on.year - 1, day=min(on.day, 28) if on.month == 2 else on.day)
+        if on > now.date():
+            raise InvalidInput("deal.future_date")
+        amount, _, product = body.strip().partition(" ")
+        deal = await self._customers.add_deal(member, customer_id, amount, product, on, note)
+        return f"{deal.amount} {deal.product} {deal.deal_date.isoformat()}"
 
     async def _add_contact(self, member: Member, customer_id: int, text: str) -> str:
         """ "name phone [title]", e.g. "王经理 13912345678 采购经理"."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from crm import card_actions, followup_service, new_customer
+from crm import card_actions, dialogs, followup_service, new_customer
 from crm.card_actions import Answered, CardActions
 from crm.customer_service import CustomerService, SearchPage
 from crm.errors import DomainError
@@ -53,8 +53,4 @@ class Conversation:
 
     async def cancel(self, member: Member) -> bool:
         """/cancel: drop whatever dialog is open."""
-        dialog = await self._uow.dialogs.get(member.id)
-        if dialog is None:
-            return False
-        await self._uow.dialogs.clear(member.id)
-        return True
+        return await dialogs.close(self._uow, member.id)

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from crm import dialogs
 from crm.access import Visibility
 from crm.clock import Clock
 from crm.customer_service import FREE_TEXT_MAX, CustomerService, clean_optional
@@ -223,11 +224,7 @@ class FollowUpService:
         return Saved(follow_up, task, len(data.get("attachments", [])))
 
     async def cancel(self, member: Member) -> bool:
-        dialog = await self._uow.dialogs.get(member.id)
-        if dialog is None or dialog.kind != KIND:
-            return False
-        await self._uow.dialogs.clear(member.id)
-        return True
+        return await dialogs.close(self._uow, member.id, KIND)
 
     async def for_task(self, member: Member, task_id: int, customer_id: int) -> AskMethod:
         """ "Log outcome" on a reminder: a follow-up for the task's customer that closes it."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from crm import dialogs
 from crm.clock import Clock
 from crm.customer_service import (
     NAME_MAX,
@@ -138,11 +139,7 @@ class NewCustomerFlow:
         return Created(customer)
 
     async def cancel(self, member: Member) -> bool:
-        dialog = await self._uow.dialogs.get(member.id)
-        if dialog is None or dialog.kind != KIND:
-            return False
-        await self._uow.dialogs.clear(member.id)
-        return True
+        return await dialogs.close(self._uow, member.id, KIND)
 
     # -- the machine --------------------------------------------------------------------
 

@@ -86,6 +86,17 @@ def to_customer(row: CustomerRow) -> Customer:
     )
 
 
+def _to_deal(row: DealRow) -> Deal:
+    return Deal(
+        id=row.id,
+        customer_id=row.customer_id,
+        amount=row.amount,
+        deal_date=row.deal_date,
+        product=row.product,
+        note=row.note,
+    )
+
+
 def _to_contact(row: ContactRow) -> Contact:
     return Contact(
         id=row.id,
@@ -320,30 +331,13 @@ class SqlCustomerRepository:
         )
         self._session.add(row)
         await self._session.flush()
-        return Deal(
-            id=row.id,
-            customer_id=row.customer_id,
-            amount=row.amount,
-            deal_date=row.deal_date,
-            product=row.product,
-            note=row.note,
-        )
+        return _to_deal(row)
 
     async def deals(self, customer_id: int) -> Sequence[Deal]:
         rows = await self._session.scalars(
             select(DealRow).where(DealRow.customer_id == customer_id).order_by(DealRow.deal_date)
         )
-        return [
-            Deal(
-                id=row.id,
-                customer_id=row.customer_id,
-                amount=row.amount,
-                deal_date=row.deal_date,
-                product=row.product,
-                note=row.note,
-            )
-            for row in rows
-        ]
+        return [_to_deal(row) for row in rows]
 
     async def same_phone(self, phone: str) -> Sequence[Customer]:
         with_phone = select(ContactRow.customer_id).where(ContactRow.phone == phone)

@@ -145,7 +145,13 @@ async def test_card_buttons_stage_deal_tags_and_phone_reveal(kehu: Harness) -> N
     assert "Stage: Intent" in card.text
     await kehu.tap(rep, card, "card:deal:")
     (saved,) = await kehu.say(rep, "50000 CRM upgrade")
-    assert saved.text == "Deal recorded: 50000.00 CRM upgrade"
+    assert saved.text == "Deal recorded: 50000.00 CRM upgrade 2026-11-25"
+    await kehu.tap(rep, saved, "card:deal:")
+    (repurchase,) = await kehu.say(rep, "5万 yearly support Nov 20; renewal")
+    assert repurchase.text == "Deal recorded: 50000.00 yearly support 2026-11-20"
+    await kehu.tap(rep, saved, "card:deal:")
+    (future,) = await kehu.say(rep, "100 trial tomorrow")
+    assert future.text == "A deal date cannot be in the future, e.g. Nov 20 or today"
     opened = await kehu.tap(rep, saved, "card:tags:")
     await kehu.tap(rep, opened, "card:tags_new:")
     (tagged,) = await kehu.say(rep, "#price-sensitive")
