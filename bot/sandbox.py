@@ -31,7 +31,7 @@ press Enter. Also:
   1, 2, ...        press button 1, 2, ... of the last message that had buttons
   :as <who>        switch person: admin, manager, rep, customer
   :open [link]     open an invitation link (the last one shown if none given)
-  :demo            load the demo data set (a team with a manager and reps)
+  :demo            load demo data (a team, customers, follow-ups, a due reminder)
   :who             list the people      :help  this text      :quit  leave (or Ctrl-D)
 """
 
