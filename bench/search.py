@@ -592,18 +592,25 @@ def progress(message: str) -> None:
 # --- the runs -------------------------------------------------------------------------------
 
 
+async def prepare(
+    engine: AsyncEngine, count: int, label: str
+) -> tuple[Any, Any, Generator, list[Any]]:
+    """Migrate, add the members and tags, and generate the customers (not yet loaded)."""
+    await migrate.upgrade(engine)
+    visibilities, reps = await add_members(engine)
+    tag_ids = await add_tags(engine)
+    generator = Generator()
+    started = time.perf_counter()
+    customers = list(generator.customers(count, reps))
+    progress(f"{label}: {count:,} customers generated in {time.perf_counter() - started:.0f} s")
+    return visibilities, tag_ids, generator, customers
+
+
 async def run_sqlite(count: int, queries: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         engine = create_engine(f"sqlite+aiosqlite:///{folder}/bench.db")
         try:
-            await migrate.upgrade(engine)
-            visibilities, reps = await add_members(engine)
-            tag_ids = await add_tags(engine)
-            generator = Generator()
-            started = time.perf_counter()
-            customers = list(generator.customers(count, reps))
-            generated = time.perf_counter() - started
-            progress(f"sqlite: {count:,} customers generated in {generated:.0f} s")
+            visibilities, tag_ids, generator, customers = await prepare(engine, count, "sqlite")
             agreement = check_documents(customers)
             started = time.perf_counter()
             await load_sqlite(engine, customers, tag_ids)
@@ -634,14 +641,7 @@ async def run_postgresql(count: int, queries: int) -> dict[str, Any]:
         await _admin(cluster, "CREATE DATABASE bench")
         engine = create_engine(cluster.url("bench"))
         try:
-            await migrate.upgrade(engine)
-            visibilities, reps = await add_members(engine)
-            tag_ids = await add_tags(engine)
-            generator = Generator()
-            started = time.perf_counter()
-            customers = list(generator.customers(count, reps))
-            generated = time.perf_counter() - started
-            progress(f"postgresql: {count:,} customers generated in {generated:.0f} s")
+            visibilities, tag_ids, generator, customers = await prepare(engine, count, "postgresql")
             started = time.perf_counter()
             await load_postgresql(cluster, "bench", customers, tag_ids)
             loaded = time.perf_counter() - started
