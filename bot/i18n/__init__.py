@@ -70,9 +70,22 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 
 @cache
 def _bundled() -> Catalogue:
+    """``zh.toml`` / ``en.toml`` hold the core texts; a feature may keep its own texts in
+    ``<feature>.zh.toml`` / ``<feature>.en.toml``. A key may be defined once only."""
     folder = resources.files(__package__)
-    texts = {
-        language: _flatten(tomllib.loads((folder / f"{language}.toml").read_text("utf-8")))
-        for language in LANGUAGES
-    }
+    texts: dict[str, dict[str, str]] = {}
+    for language in LANGUAGES:
+        merged: dict[str, str] = {}
+        names = sorted(
+            entry.name
+            for entry in folder.iterdir()
+            if entry.name == f"{language}.toml" or entry.name.endswith(f".{language}.toml")
+        )
+        for name in names:
+            flat = _flatten(tomllib.loads((folder / name).read_text("utf-8")))
+            clash = merged.keys() & flat.keys()
+            if clash:
+                raise MissingText(f"{name} defines keys again: {sorted(clash)[:5]}")
+            merged.update(flat)
+        texts[language] = merged
     return Catalogue(texts)
