@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackContext, ExtBot
 
@@ -81,6 +81,28 @@ class KehuContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], 
             return
         chat_id = chat.id
         self.scope.after_commit(lambda bot: bot.send_message(chat_id, text, reply_markup=markup))
+
+    def reply_document(self, data: bytes, file_name: str, caption: str | None = None) -> None:
+        chat = self.scope.update.effective_chat
+        if chat is None:
+            return
+        chat_id = chat.id
+        self.scope.after_commit(
+            lambda bot: bot.send_document(
+                chat_id, InputFile(data, filename=file_name), caption=caption
+            )
+        )
+
+    def reply_photo(self, data: bytes, caption: str | None = None) -> None:
+        chat = self.scope.update.effective_chat
+        if chat is None:
+            return
+        chat_id = chat.id
+        self.scope.after_commit(
+            lambda bot: bot.send_photo(
+                chat_id, InputFile(data, filename="chart.png"), caption=caption
+            )
+        )
 
     def edit(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
         """Replace the text of the message whose button was pressed."""

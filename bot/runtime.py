@@ -17,6 +17,8 @@ from crm.customers import Stage
 from crm.onboarding import OnboardingPolicy
 from crm.reminder_service import ReminderPolicy
 from crm.services import DomainConfig, Services
+from crm.surveys.answering import AnsweringPolicy
+from crm.surveys.research import ResearchPolicy
 from crm.task_service import StalePolicy
 from scheduler.rate_limit import SendRateLimiter
 from storage.uow import SqlUnitOfWork
@@ -60,4 +62,6 @@ class Kehu:
                 default_language=settings.language,
                 default_timezone=settings.timezone,
             ),
+            answering=AnsweringPolicy(participant_tag=settings.survey_participant_tag),
+            research=ResearchPolicy(link_days=settings.survey_link_days),
         )

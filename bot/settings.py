@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     stale_days: Annotated[dict[str, int], NoDecode] = Field(
         default_factory=lambda: dict(DEFAULT_STALE_DAYS)
     )
+    survey_link_days: int = Field(default=30, ge=1, le=365)
+    survey_participant_tag: str = Field(default="高活跃度", min_length=1, max_length=64)
 
     @field_validator("bot_token", mode="before")
     @classmethod

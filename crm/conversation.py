@@ -14,8 +14,11 @@ from crm.followups import Attachment
 from crm.members import Member
 from crm.new_customer import Created, NewCustomerFlow, Prompt
 from crm.ports import UnitOfWork
+from crm.surveys import answering as survey_answering
+from crm.surveys.answering import SurveyAnswering
+from crm.surveys.screens import Screen
 
-TextOutcome = Prompt | Created | LogDraft | AskText | Answered | SearchPage
+TextOutcome = Prompt | Created | LogDraft | AskText | Answered | SearchPage | Screen
 
 
 class Conversation:
@@ -26,12 +29,14 @@ class Conversation:
         flow: NewCustomerFlow,
         follow_ups: FollowUpService,
         card: CardActions,
+        answering: SurveyAnswering,
     ) -> None:
         self._uow = uow
         self._customers = customers
         self._flow = flow
         self._follow_ups = follow_ups
         self._card = card
+        self._answering = answering
 
     async def text(self, member: Member, text: str, zone: ZoneInfo, page_size: int) -> TextOutcome:
         dialog = await self._uow.dialogs.get(member.id)
@@ -42,6 +47,10 @@ class Conversation:
             return await self._follow_ups.answer(member, text, zone)
         if kind == card_actions.KIND:
             return await self._card.answer(member, text, zone)
+        if kind == survey_answering.DIALOG_KIND:
+            screen = await self._answering.text(member.as_person(), text)
+            if screen is not None:
+                return screen
         return await self._customers.find(member, text, 0, page_size)
 
     async def attachment(self, member: Member, attachment: Attachment) -> LogDraft:
@@ -50,6 +59,10 @@ class Conversation:
         if dialog is None or dialog.kind != followup_service.KIND:
             raise DomainError("log.attach_without_draft")
         return await self._follow_ups.attach(member, attachment)
+
+    async def has_log_draft(self, member: Member) -> bool:
+        dialog = await self._uow.dialogs.get(member.id)
+        return dialog is not None and dialog.kind == followup_service.KIND
 
     async def cancel(self, member: Member) -> bool:
         """/cancel: drop whatever dialog is open."""

@@ -52,6 +52,9 @@ class Member:
     menu_signature: str | None
     created_at: datetime
 
+    def as_person(self) -> Person:
+        return Person(telegram_id=self.telegram_id, first_name=self.name, username=self.username)
+
 
 @dataclass(frozen=True)
 class NewMember:

@@ -12,11 +12,13 @@ class Action(StrEnum):
     INVITE_REP = "invite_rep"
     INVITE_MANAGER = "invite_manager"
     MANAGE_MEMBERS = "manage_members"
+    RUN_SURVEYS = "run_surveys"
+    EDIT_KEYWORDS = "edit_keywords"
 
 
 _GRANTS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
-    Role.MANAGER: frozenset({Action.INVITE_REP}),
+    Role.MANAGER: frozenset({Action.INVITE_REP, Action.RUN_SURVEYS}),
     Role.REP: frozenset(),
 }
 

@@ -15,6 +15,8 @@ from crm.new_customer import NewCustomerFlow
 from crm.onboarding import MemberService, OnboardingPolicy
 from crm.ports import UnitOfWork
 from crm.reminder_service import ReminderPolicy, ReminderService
+from crm.surveys.answering import AnsweringPolicy, SurveyAnswering
+from crm.surveys.research import ResearchPolicy, SurveyResearch
 from crm.task_service import StalePolicy, TaskService
 
 
@@ -23,6 +25,8 @@ class DomainConfig:
     onboarding: OnboardingPolicy
     stale: StalePolicy = field(default_factory=lambda: StalePolicy({}))
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
+    answering: AnsweringPolicy = field(default_factory=AnsweringPolicy)
+    research: ResearchPolicy = field(default_factory=ResearchPolicy)
 
 
 class Services:
@@ -37,6 +41,8 @@ class Services:
         self.choices = ChoiceService(uow, clock)
         self.fields = CustomFieldService(uow, clock, self.customers)
         self.card = CardActions(uow, clock, self.customers, self.tasks, self.fields)
+        self.answering = SurveyAnswering(uow, clock, config.answering)
+        self.research = SurveyResearch(uow, clock, config.research)
         self.conversation = Conversation(
-            uow, self.customers, self.new_customer, self.follow_ups, self.card
+            uow, self.customers, self.new_customer, self.follow_ups, self.card, self.answering
         )

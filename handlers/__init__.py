@@ -8,6 +8,7 @@ from typing import Any
 from telegram.ext import Application
 
 from handlers import (
+    answering,
     choices,
     conversation,
     customers,
@@ -21,6 +22,7 @@ from handlers import (
     reachability,
     search,
     start,
+    surveys,
     tasks,
 )
 from handlers.errors import on_error
@@ -38,6 +40,8 @@ FEATURES = (
     tasks,
     choices,
     fields,
+    answering,
+    surveys,
     conversation,  # plain text and files: after every command and button handler
 )
 

@@ -39,11 +39,14 @@ COMMANDS: tuple[Command, ...] = (
     Command("invite", lambda role: bool(invitable_roles(role))),
     Command("choices", lambda role: can(role, Action.MANAGE_MEMBERS)),
     Command("fields", lambda role: can(role, Action.MANAGE_MEMBERS)),
+    Command("survey", lambda role: can(role, Action.RUN_SURVEYS)),
+    Command("keywords", lambda role: can(role, Action.RUN_SURVEYS)),
+    Command("withdraw", _everyone),
     Command("lang", _everyone),
     Command("help", _everyone),
     Command("start", _everyone),
 )
-PUBLIC_COMMANDS: tuple[str, ...] = ("start",)
+PUBLIC_COMMANDS: tuple[str, ...] = ("start", "withdraw")
 
 
 def commands_for(role: Role) -> list[Command]:

@@ -12,7 +12,8 @@ from crm.customer_service import SearchPage
 from crm.errors import InvalidInput
 from crm.followups import Attachment
 from crm.new_customer import Created, Prompt
-from handlers import customers, followups, render
+from crm.surveys.screens import ConsentScreen, Notice, QuestionScreen
+from handlers import answering, customers, followups, render
 from handlers.search import PAGE_SIZE
 
 TEXT_MAX = 4096
@@ -22,6 +23,9 @@ async def text_message(update: Update, context: KehuContext) -> None:
     message = update.effective_message
     assert message is not None
     assert message.text is not None
+    if context.scope.member is None:  # a respondent: the gate let them in for their survey
+        await answering.answer_text(update, context)
+        return
     if len(message.text) > TEXT_MAX:
         raise InvalidInput("errors.too_long", limit=TEXT_MAX)
     outcome = await context.services.conversation.text(
@@ -34,6 +38,8 @@ async def text_message(update: Update, context: KehuContext) -> None:
         context.reply(text, markup)
     elif isinstance(outcome, Prompt | Created):
         customers.show_step(context, outcome, edit=False)
+    elif isinstance(outcome, ConsentScreen | QuestionScreen | Notice):
+        answering.show(context, outcome, edit=False)
     elif isinstance(outcome, Answered):
         context.reply(
             context.t(f"card.saved_{outcome.asks.split(':')[0]}", detail=outcome.detail),
@@ -46,6 +52,9 @@ async def text_message(update: Update, context: KehuContext) -> None:
 async def file_message(update: Update, context: KehuContext) -> None:
     message = update.effective_message
     assert message is not None
+    if context.scope.member is None:
+        await answering.answer_other(update, context)
+        return
     if message.photo:
         photo = message.photo[-1]
         attachment = Attachment("photo", photo.file_id, photo.file_unique_id)

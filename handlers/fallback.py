@@ -7,6 +7,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import KehuContext
+from handlers import answering
 
 
 async def not_understood(update: Update, context: KehuContext) -> None:
@@ -14,7 +15,16 @@ async def not_understood(update: Update, context: KehuContext) -> None:
 
 
 async def unsupported(update: Update, context: KehuContext) -> None:
+    if await _survey_answer_expected(update, context):
+        return
     context.reply(context.t("errors.unsupported_message"))
+
+
+async def _survey_answer_expected(update: Update, context: KehuContext) -> bool:
+    """A sticker or voice note where a survey answer was expected gets the question again."""
+    if update.effective_user is None or update.message is None:
+        return False
+    return await answering.answer_other(update, context)
 
 
 async def stale_button(update: Update, context: KehuContext) -> None:

@@ -17,11 +17,22 @@ from handlers.menu import refresh_menu
 PUBLIC_UPDATES: list[filters.BaseFilter] = [filters.Regex(r"^/start(@\w+)?\s+\S")]
 
 
+# Buttons that people who are not members may press, by the prefix of their callback data.
+PUBLIC_BUTTONS: list[str] = []
+
+
 def allow_public(update_filter: filters.BaseFilter) -> None:
     PUBLIC_UPDATES.append(update_filter)
 
 
+def allow_public_buttons(prefix: str) -> None:
+    PUBLIC_BUTTONS.append(prefix)
+
+
 def _is_public(update: Update) -> bool:
+    query = update.callback_query
+    if query is not None:
+        return (query.data or "").startswith(tuple(PUBLIC_BUTTONS))
     return any(update_filter.check_update(update) for update_filter in PUBLIC_UPDATES)
 
 
@@ -37,11 +48,16 @@ async def identify(update: Update, context: KehuContext) -> None:
     )
     if member is not None:
         await refresh_menu(context, member)
-    elif not _is_public(update):
+    elif not _is_public(update) and not await _answering_survey(context, user.id):
         if update.message is not None or update.callback_query is not None:
             context.answer()
             context.reply(context.t("gate.unknown"))
         raise ApplicationHandlerStop
+
+
+async def _answering_survey(context: KehuContext, telegram_id: int) -> bool:
+    """People who are not members may talk to the bot while a survey waits for their answer."""
+    return await context.services.answering.has_survey_waiting(telegram_id)
 
 
 def handler() -> BaseHandler[Update, KehuContext, None]:

@@ -8,12 +8,15 @@ from telegram.ext import CommandHandler
 from bot.context import KehuContext
 from crm.invitations import token_from_payload
 from crm.members import resolve_language
+from handlers import answering
 from handlers.identity import person_from
 from handlers.menu import refresh_menu
 
 
 async def start(update: Update, context: KehuContext) -> None:
     payload = context.args[0] if context.args else ""
+    if await answering.open_link(update, context, payload):
+        return
     token = token_from_payload(payload)
     if token is not None and update.effective_user is not None:
         await _join(update, context, token)

@@ -28,6 +28,7 @@ from crm.customers import FieldKind, Stage, TagSource
 from crm.followups import ContactMethod, TaskState
 from crm.members import Role
 from crm.outbox import OutboxStatus
+from crm.surveys.records import LinkKind, ResponseState, SurveyStatus
 from storage.types import UTCDateTime
 
 NAMING_CONVENTION = {
@@ -224,6 +225,7 @@ class CustomerTagRow(Base):
     automatic: Mapped[bool] = mapped_column(server_default=false())
     added_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     added_at: Mapped[datetime]
+    source_ref: Mapped[str | None] = mapped_column(String(64), index=True)  # e.g. "survey:3"
 
 
 class ChoiceOptionRow(Base):
@@ -354,3 +356,106 @@ class DialogRow(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class SurveyRow(Base):
+    __tablename__ = "surveys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[SurveyStatus] = mapped_column(_enum(SurveyStatus, "survey_status"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SurveyVersionRow(Base):
+    """A survey as imported; answers keep the version they were given under."""
+
+    __tablename__ = "survey_versions"
+    __table_args__ = (UniqueConstraint("survey_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    version: Mapped[str] = mapped_column(String(32))
+    form: Mapped[dict[str, Any]]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+
+class SurveyLinkRow(Base):
+    __tablename__ = "survey_links"
+    __table_args__ = (Index("ix_survey_links_survey_customer", "survey_id", "customer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[LinkKind] = mapped_column(_enum(LinkKind, "survey_link_kind"))
+    channel: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+
+
+class SurveyInvitationRow(Base):
+    """One customer invited to one survey, in the chat or by a personal link."""
+
+    __tablename__ = "survey_invitations"
+    __table_args__ = (UniqueConstraint("survey_id", "customer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    link_id: Mapped[int] = mapped_column(ForeignKey("survey_links.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(32))
+    invited_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    invited_at: Mapped[datetime]
+
+
+class SurveyResponseRow(Base):
+    """A respondent's progress and answers: a restart resumes at the same question."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (
+        UniqueConstraint("survey_id", "telegram_id"),
+        Index("ix_survey_responses_survey_state", "survey_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("survey_versions.id", ondelete="CASCADE"))
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("survey_links.id", ondelete="SET NULL"))
+    telegram_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8))
+    state: Mapped[ResponseState] = mapped_column(_enum(ResponseState, "response_state"))
+    seed: Mapped[int]
+    current: Mapped[str | None] = mapped_column(String(64))
+    path: Mapped[dict[str, Any]]  # {"names": [...]}
+    answers: Mapped[dict[str, Any]]
+    flags: Mapped[dict[str, Any]]  # {"flags": [...]}
+    valid: Mapped[bool | None]
+    opened_at: Mapped[datetime]
+    consented_at: Mapped[datetime | None]
+    declined_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class KeywordTagRow(Base):
+    """The admin's dictionary: a keyword in an open answer gives the respondent a tag."""
+
+    __tablename__ = "keyword_tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    keyword: Mapped[str] = mapped_column(String(64), unique=True)
+    tag: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]

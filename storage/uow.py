@@ -18,6 +18,7 @@ from storage.repositories.followups import SqlFollowUpRepository
 from storage.repositories.invitations import SqlInvitationRepository
 from storage.repositories.members import SqlMemberRepository, SqlTeamRepository
 from storage.repositories.outbox import SqlOutboxRepository
+from storage.repositories.surveys import SqlSurveyRepository
 from storage.repositories.tasks import SqlTaskRepository
 from storage.repositories.updates import SqlProcessedUpdates
 from storage.search import SqlCustomerSearch
@@ -37,6 +38,7 @@ class SqlUnitOfWork:
     dialogs: SqlDialogRepository
     search: SqlCustomerSearch
     fields: SqlCustomFieldRepository
+    surveys: SqlSurveyRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self._sessions = sessions
@@ -58,6 +60,7 @@ class SqlUnitOfWork:
         self.dialogs = SqlDialogRepository(session)
         self.search = SqlCustomerSearch(session)
         self.fields = SqlCustomFieldRepository(session)
+        self.surveys = SqlSurveyRepository(session)
         return self
 
     async def __aexit__(

@@ -42,9 +42,9 @@ def pick(labels: Labels, language: str) -> str:
 @dataclass(frozen=True)
 class Choice:
     name: str
-    labels: Labels
+    labels: Labels = field(hash=False)
     tag: str | None = None  # x_tag: choosing this answer tags the customer
-    columns: Mapping[str, str] = field(default_factory=dict)  # extra columns, for choice_filter
+    columns: Mapping[str, str] = field(default_factory=dict, hash=False)  # for choice_filter
 
     def label(self, language: str) -> str:
         return pick(self.labels, language) or self.name
@@ -71,13 +71,13 @@ class Kano:
 class Question:
     name: str
     type: QuestionType
-    labels: Labels
-    row: int  # row in the ``survey`` sheet, for messages about the workbook
-    hints: Labels = field(default_factory=dict)
+    labels: Labels = field(hash=False)
+    row: int = 0  # row in the ``survey`` sheet, for messages about the workbook
+    hints: Labels = field(default_factory=dict, hash=False)
     required: bool = False
     relevant: str | None = None  # own relevance AND every enclosing group's, already combined
     constraint: str | None = None
-    constraint_messages: Labels = field(default_factory=dict)
+    constraint_messages: Labels = field(default_factory=dict, hash=False)
     choices: tuple[Choice, ...] = ()
     choice_filter: str | None = None
     range: RangeSpec | None = None

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -271,7 +271,12 @@ class SqlCustomerRepository:
         ]
 
     async def add_tag(
-        self, customer_id: int, name: str, source: TagSource, added_by: int | None
+        self,
+        customer_id: int,
+        name: str,
+        source: TagSource,
+        added_by: int | None,
+        source_ref: str | None = None,
     ) -> bool:
         tag_id = await self._tag_id(name)
         insert = pg_insert if self._dialect == "postgresql" else sqlite_insert
@@ -284,6 +289,7 @@ class SqlCustomerRepository:
                 automatic=source is not TagSource.MANUAL,
                 added_by=added_by,
                 added_at=self._clock.now(),
+                source_ref=source_ref,
             )
             .on_conflict_do_nothing()
         )
@@ -303,6 +309,47 @@ class SqlCustomerRepository:
         await self._session.flush()
         await self._reindex(customer_id)
         return True
+
+    async def remove_tags_from(self, customer_id: int, source_ref: str) -> int:
+        """Drop the automatic tags one source (e.g. a survey response) gave the customer."""
+        result = await self._session.execute(
+            delete(CustomerTagRow).where(
+                CustomerTagRow.customer_id == customer_id,
+                CustomerTagRow.source_ref == source_ref,
+                CustomerTagRow.automatic,
+            )
+        )
+        removed = int(result.rowcount)  # type: ignore[attr-defined]
+        if removed:
+            await self._reindex(customer_id)
+        return removed
+
+    async def link_chat(self, customer_id: int, chat_id: int, name: str) -> None:
+        """Remember the Telegram chat of the customer's person: on the primary contact, or on a
+        new contact when the customer has none."""
+        contact_id = await self._session.scalar(
+            select(ContactRow.id)
+            .where(ContactRow.customer_id == customer_id)
+            .order_by(ContactRow.is_primary.desc(), ContactRow.id)
+            .limit(1)
+        )
+        if contact_id is None:
+            self._session.add(
+                ContactRow(
+                    customer_id=customer_id,
+                    name=name[:100],
+                    telegram_chat_id=chat_id,
+                    is_primary=True,
+                    created_at=self._clock.now(),
+                )
+            )
+        else:
+            await self._session.execute(
+                update(ContactRow)
+                .where(ContactRow.id == contact_id)
+                .values(telegram_chat_id=chat_id)
+            )
+        await self._session.flush()
 
     async def tag_catalogue(self) -> Sequence[Tag]:
         rows = await self._session.scalars(

@@ -102,6 +102,16 @@ class Harness:
             return user.messages[-1]
         return next(m for m in user.messages if m.message_id == message.message_id)
 
+    async def tap_data(self, user: UserHandle, message: BotMessage, data: str) -> str:
+        """Press a button with exactly ``data`` (maybe forged): the bot's toast, or the text
+        of the message the press produced."""
+        before = len(user.messages)
+        update_id = await user.press_data(message, data)
+        await self.handled(update_id)
+        if len(user.messages) > before:
+            return user.messages[-1].text
+        return (await user.wait_for_answer(update_id)).text or ""
+
     async def create_customer(
         self, user: UserHandle, name: str, contact: str, phone: str, **choices: str
     ) -> BotMessage:
