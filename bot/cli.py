@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 from telegram import Update
@@ -71,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
         change.add_argument("list_key")
         change.add_argument("value")
         change.set_defaults(handler=_choices_change, verb=verb)
+
+    survey = commands.add_parser("survey", help="surveys").add_subparsers(required=True)
+    survey_import = survey.add_parser("import", help="import an XLSForm workbook (.xlsx)")
+    survey_import.add_argument("file")
+    survey_import.set_defaults(handler=_survey_import)
 
     admin = commands.add_parser("admin", help="members").add_subparsers(required=True)
     add_admin = admin.add_parser("add", help="make a Telegram user an admin")
@@ -140,6 +146,26 @@ def _admin_add(settings: Settings, args: argparse.Namespace) -> int:
         _with_services(settings, lambda s: s.members.add_admin(args.telegram_id, args.name))
     )
     print(f"{member.telegram_id} is an admin")
+    return 0
+
+
+def _survey_import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.i18n import Catalogue
+    from crm.surveys.xlsform import WorkbookInvalid
+
+    data = Path(args.file).read_bytes()
+    try:
+        imported = asyncio.run(
+            _with_services(settings, lambda s: s.research.import_workbook(None, data))
+        )
+    except WorkbookInvalid as invalid:
+        catalogue = Catalogue.load()
+        for problem in invalid.problems:
+            where = f"{problem.sheet}!{problem.column or '-'}{problem.row or ''}"
+            print(f"{where}: {catalogue.render(settings.language, problem.text)}", file=sys.stderr)
+        return 2
+    survey = imported.survey
+    print(f"survey {survey.id} {survey.form_id!r} version {survey.version_number}: {survey.title}")
     return 0
 
 

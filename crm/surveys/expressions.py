@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -17,6 +18,8 @@ MAX_SOURCE_LENGTH = 2_000
 MAX_DEPTH = 40  # nesting of parentheses, calls and unary minus
 MAX_TREE_DEPTH = 120  # depth of the finished tree (long operator chains nest too)
 MAX_REGEX_SUBJECT = 200  # characters of the value ``regex()`` looks at
+MAX_REGEX_PATTERN = 300
+MAX_REGEX_GROUPS = 20
 
 Value = bool | float | str
 
@@ -303,14 +306,22 @@ def _check_arity(name: Token, arguments: tuple[Expression, ...]) -> None:
 _NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]")
 
 
+def _too_complex(pattern: str) -> bool:
+    if len(pattern) > MAX_REGEX_PATTERN or pattern.count("(") > MAX_REGEX_GROUPS:
+        return True
+    return _NESTED_QUANTIFIER.search(pattern) is not None
+
+
 def _check_pattern(pattern: Expression, position: int) -> None:
     if not isinstance(pattern, Literal) or not isinstance(pattern.value, str):
         raise ExpressionError(Text("form.expression.regex_literal"), position)
-    if _NESTED_QUANTIFIER.search(pattern.value):
+    if _too_complex(pattern.value):
         raise ExpressionError(Text("form.expression.regex_risky"), position)
     try:
-        re.compile(pattern.value)
-    except re.error:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "possible nested set" and the like
+            re.compile(pattern.value)
+    except (re.error, RecursionError, OverflowError):
         raise ExpressionError(Text("form.expression.regex_invalid"), position) from None
 
 

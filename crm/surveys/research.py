@@ -101,16 +101,19 @@ class SurveyResearch:
         self._clock = clock
         self._policy = policy
 
-    async def import_workbook(self, member: Member, data: bytes) -> Imported:
-        """A new survey, or a new version of the survey with the same form_id."""
-        require(member, Action.RUN_SURVEYS)
+    async def import_workbook(self, member: Member | None, data: bytes) -> Imported:
+        """A new survey, or a new version of the survey with the same form_id. ``member`` is
+        None for the operator at the console (``kehu survey import``)."""
+        if member is not None:
+            require(member, Action.RUN_SURVEYS)
         form = xlsform.parse_workbook(data)
         now = self._clock.now()
+        author = member.id if member else None
         existing = await self._uow.surveys.by_form_id(form.settings.form_id)
         if existing is None:
-            survey = await self._uow.surveys.add(form, member.id, now)
+            survey = await self._uow.surveys.add(form, author, now)
         else:
-            survey = await self._uow.surveys.add_version(existing.id, form, member.id, now)
+            survey = await self._uow.surveys.add_version(existing.id, form, author, now)
         await self._audit(member, "survey.import", survey.id, {"version": survey.version_number})
         return Imported(survey, new_version=existing is not None)
 
@@ -280,14 +283,18 @@ class SurveyResearch:
         return removed
 
     async def _audit(
-        self, member: Member, action: str, survey_id: int | None, details: dict[str, object]
+        self,
+        member: Member | None,
+        action: str,
+        survey_id: int | None,
+        details: dict[str, object],
     ) -> None:
         await self._uow.audit.record(
             AuditEntry(
                 action=action,
                 entity_type="survey",
                 entity_id=str(survey_id) if survey_id is not None else None,
-                actor_id=member.id,
+                actor_id=member.id if member else None,
                 at=self._clock.now(),
                 details=dict(details),
             )

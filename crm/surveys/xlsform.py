@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from io import BytesIO
-from typing import Any
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
@@ -235,7 +234,10 @@ def _looks_like_xlsx(data: bytes, problems: _Problems) -> bool:
     return True
 
 
-def _read_sheet(title: str, iter_rows: Any, problems: _Problems) -> _Sheet:
+_RowReader = Callable[..., Iterator[tuple[object, ...]]]
+
+
+def _read_sheet(title: str, iter_rows: _RowReader, problems: _Problems) -> _Sheet:
     name = title.strip().lower()
     limit = MAX_SURVEY_ROWS if name == SURVEY else MAX_OTHER_ROWS
     raw_rows: Iterator[tuple[object, ...]] = iter_rows(max_col=MAX_COLUMNS, values_only=True)
@@ -283,7 +285,6 @@ def _row_cells(
 @dataclass
 class _ChoiceList:
     name: str
-    row: int
     choices: list[Choice] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)  # choice name → row
 
@@ -314,7 +315,6 @@ class _FormReader:
         self._choice_columns: frozenset[str] = frozenset()
         self._questions: list[Question] = []
         self._names: dict[str, int] = {}  # every named row (questions and groups) → row
-        self._question_rows: dict[str, int] = {}
         self._groups: list[_Group] = []
         self._memberships: dict[str, tuple[str, ...]] = {}  # question/group → enclosing groups
         self._sources: list[_Source] = []
@@ -364,7 +364,7 @@ class _FormReader:
             missing = Text("form.error.choice_missing_list", {"name": name or "—"})
             self._add(CHOICES, row.number, sheet.column("list_name"), missing)
             return
-        choice_list = self._lists.setdefault(list_name, _ChoiceList(list_name, row.number))
+        choice_list = self._lists.setdefault(list_name, _ChoiceList(list_name))
         if not name:
             missing = Text("form.error.choice_missing_name", {"list": list_name})
             self._add(CHOICES, row.number, sheet.column("name"), missing)
@@ -462,7 +462,6 @@ class _FormReader:
             self._add(SURVEY, row.number, sheet.column("label"), Text("form.error.missing_label"))
         if name is None:
             return
-        self._question_rows[name] = row.number
         self._memberships[name] = tuple(group.name for group in self._groups)
         choices = self._choices_of(sheet, row, kind, list_name)
         parameters = self._parameters(sheet, row, kind)
@@ -653,7 +652,7 @@ class _FormReader:
         cycles_seen: set[frozenset[str]],
     ) -> None:
         column = sheet.column(source.column)
-        if name not in self._question_rows and name not in self._names:
+        if name not in self._names:
             unknown = Text("form.error.unknown_reference", {"name": name})
             self._add(SURVEY, source.row, column, unknown)
             return

@@ -79,7 +79,7 @@ class SqlSurveyRepository:
         rows = (await self._session.execute(query)).all()
         return [_to_survey(survey, version) for survey, version in rows]
 
-    async def add(self, form: Form, created_by: int, at: datetime) -> Survey:
+    async def add(self, form: Form, created_by: int | None, at: datetime) -> Survey:
         row = SurveyRow(
             form_id=form.settings.form_id,
             title=form.settings.title_in(form.settings.default_language)[:200],
@@ -93,7 +93,7 @@ class SqlSurveyRepository:
         return await self.add_version(row.id, form, created_by, at)
 
     async def add_version(
-        self, survey_id: int, form: Form, created_by: int, at: datetime
+        self, survey_id: int, form: Form, created_by: int | None, at: datetime
     ) -> Survey:
         number = await self._session.scalar(
             select(func.coalesce(func.max(SurveyVersionRow.number), 0)).where(

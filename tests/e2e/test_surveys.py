@@ -21,20 +21,100 @@ from tests.support.harness import Harness, settings_for
 
 KANO = ["like", "expect", "neutral", "tolerate", "dislike"]
 SURVEY_ROWS: list[list[Any]] = [
-    ["type", "name", "label::zh", "label::en", "required", "relevant", "constraint",
-     "constraint_message::zh", "parameters", "x_kano", "x_check"],
+    [
+        "type",
+        "name",
+        "label::zh",
+        "label::en",
+        "required",
+        "relevant",
+        "constraint",
+        "constraint_message::zh",
+        "parameters",
+        "x_kano",
+        "x_check",
+    ],
     ["note", "intro", "感谢参与", "Thanks", "", "", "", "", "", "", ""],
-    ["select_one yn", "uses", "是否在用我们的产品？", "Do you use it?", "yes", "", "", "", "", "", ""],
-    ["select_one freq", "freq", "使用频率？", "How often?", "yes", "${uses} = 'yes'", "", "", "", "", ""],
-    ["select_multiple concern", "concerns", "最关心什么？", "What matters?", "yes", "", "", "", "", "", ""],
+    [
+        "select_one yn",
+        "uses",
+        "是否在用我们的产品？",
+        "Do you use it?",
+        "yes",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
+    [
+        "select_one freq",
+        "freq",
+        "使用频率？",
+        "How often?",
+        "yes",
+        "${uses} = 'yes'",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
+    [
+        "select_multiple concern",
+        "concerns",
+        "最关心什么？",
+        "What matters?",
+        "yes",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
     ["range", "sat", "满意度", "Satisfaction", "yes", "", "", "", "start=1 end=5 step=1", "", ""],
-    ["integer", "staff", "员工人数？", "Staff?", "yes", "", ". > 0 and . < 100000",
-     "请输入 1-99999", "", "", ""],
+    [
+        "integer",
+        "staff",
+        "员工人数？",
+        "Staff?",
+        "yes",
+        "",
+        ". > 0 and . < 100000",
+        "请输入 1-99999",
+        "",
+        "",
+        "",
+    ],
     ["select_one yn", "check", "请选择「是」", "Pick yes", "yes", "", "", "", "", "", "yes"],
-    ["select_one kano", "export_f", "有导出功能您觉得？", "With export?", "yes", "", "", "", "",
-     "functional:导出", ""],
-    ["select_one kano", "export_d", "没有导出功能您觉得？", "Without export?", "yes", "", "", "", "",
-     "dysfunctional:导出", ""],
+    [
+        "select_one kano",
+        "export_f",
+        "有导出功能您觉得？",
+        "With export?",
+        "yes",
+        "",
+        "",
+        "",
+        "",
+        "functional:导出",
+        "",
+    ],
+    [
+        "select_one kano",
+        "export_d",
+        "没有导出功能您觉得？",
+        "Without export?",
+        "yes",
+        "",
+        "",
+        "",
+        "",
+        "dysfunctional:导出",
+        "",
+    ],
     ["text", "comment", "其他建议？", "Anything else?", "", "", "", "", "", "", ""],
 ]
 CHOICE_ROWS: list[list[Any]] = [
@@ -64,8 +144,15 @@ def workbook(
     choices = book.create_sheet("choices")
     for row in CHOICE_ROWS:
         choices.append(row)
-    values = {"form_title": "产品调研", "form_id": "product_research", "version": "1",
-              "x_minutes": 3, "x_target": 10, "x_min_seconds": 20, **(settings or {})}
+    values = {
+        "form_title": "产品调研",
+        "form_id": "product_research",
+        "version": "1",
+        "x_minutes": 3,
+        "x_target": 10,
+        "x_min_seconds": 20,
+        **(settings or {}),
+    }
     book.create_sheet("settings").append(list(values))
     book["settings"].append(list(values.values()))
     if quotas:
@@ -78,7 +165,9 @@ def workbook(
     return buffer.getvalue()
 
 
-async def upload(kehu: Harness, user: UserHandle, data: bytes, name: str = "调研.xlsx") -> BotMessage:
+async def upload(
+    kehu: Harness, user: UserHandle, data: bytes, name: str = "调研.xlsx"
+) -> BotMessage:
     before = len(user.messages)
     await kehu.handled(await user.send_document(data, name, XLSX))
     assert len(user.messages) > before, "the bot did not answer the workbook"
@@ -89,8 +178,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 async def customer(kehu: Harness, admin: UserHandle, name: str, industry: str) -> int:
-    await kehu.create_customer(admin, name, "联系人", "139 0000 " + str(1000 + len(name)),
-                               industry=industry)
+    await kehu.create_customer(
+        admin, name, "联系人", "139 0000 " + str(1000 + len(name)), industry=industry
+    )
     async with kehu.unit_of_work() as uow:
         customer_id = await uow.session.scalar(
             text("SELECT id FROM customers WHERE name = :name"), {"name": name}
@@ -198,7 +288,8 @@ async def test_import_invite_by_tag_answer_with_back_and_restart_then_status_exp
     assert "2 位客户" in preview.text
     sent = await kehu.tap(admin, preview, f"svm:send:{survey_id}:tag:")
     assert "已在聊天中邀请 1 位客户；1 位客户尚未连接 Telegram" in sent.text
-    assert "百货商城: https://t.me/" in sent.text and "华信科技:" not in sent.text
+    assert "百货商城: https://t.me/" in sent.text
+    assert "华信科技:" not in sent.text
     assert other not in (linked, unlinked)
 
     # The linked customer gets the invitation through the outbox and answers.
@@ -207,15 +298,18 @@ async def test_import_invite_by_tag_answer_with_back_and_restart_then_status_exp
     invitation = respondent.messages[-1]
     assert "产品调研" in invitation.text
     consent = await kehu.tap(respondent, invitation, "sv:o:")
-    assert "预计用时约 3 分钟" in consent.text and "保存 365 天" in consent.text
+    assert "预计用时约 3 分钟" in consent.text
+    assert "保存 365 天" in consent.text
     note = await choose(kehu, respondent, "同意")
     assert note.text.startswith("感谢参与")
     uses = await choose(kehu, respondent, "继续")
-    assert "（1/" in uses.text and "是否在用" in uses.text
+    assert "（1/" in uses.text
+    assert "是否在用" in uses.text
     freq = await choose(kehu, respondent, "是")
     assert "使用频率" in freq.text  # shown because of the answer "是"
     back = await choose(kehu, respondent, "上一题")
-    assert "是否在用" in back.text and "✓ 是" in back.button_texts
+    assert "是否在用" in back.text
+    assert "✓ 是" in back.button_texts
     concerns = await choose(kehu, respondent, "否")
     assert "最关心" in concerns.text  # skip logic: no frequency question after "否"
 
@@ -225,10 +319,12 @@ async def test_import_invite_by_tag_answer_with_back_and_restart_then_status_exp
     (resumed,) = await kehu.say(respondent, "随便说一句")  # text where buttons are expected
     assert "最关心" in resumed.text
     toggled = await choose(kehu, respondent, "价格")
-    assert "☑ 价格" in toggled.button_texts and toggled.message_id == resumed.message_id
+    assert "☑ 价格" in toggled.button_texts
+    assert toggled.message_id == resumed.message_id
     clock.advance(timedelta(minutes=1))
     sat = await choose(kehu, respondent, "完成")
-    assert "满意度" in sat.text and [b.text for b in sat.buttons[0]] == ["1", "2", "3", "4", "5"]
+    assert "满意度" in sat.text
+    assert [b.text for b in sat.buttons[0]] == ["1", "2", "3", "4", "5"]
     staff = await choose(kehu, respondent, "4")
     (refused,) = await kehu.say(respondent, "0")
     assert "请输入 1-99999" in refused.text
@@ -238,7 +334,8 @@ async def test_import_invite_by_tag_answer_with_back_and_restart_then_status_exp
     await choose(kehu, respondent, "like")
     await choose(kehu, respondent, "dislike")
     (thanks,) = await kehu.say(respondent, "希望增加接口集成功能")
-    assert "已完成" in thanks.text and staff is not None
+    assert "已完成" in thanks.text
+    assert staff is not None
 
     # Tags on the customer: participant, the x_tag answer and a keyword, all automatic.
     tags = await customer_tags(kehu, linked)
@@ -255,14 +352,17 @@ async def test_import_invite_by_tag_answer_with_back_and_restart_then_status_exp
     before = len(admin.messages)
     await kehu.handled(await admin.press_data(menu, f"svm:export:{survey_id}"))
     export = admin.messages[before]
-    assert export.kind == "document" and export.document is not None
+    assert export.kind == "document"
+    assert export.document is not None
     sheet = openpyxl.load_workbook(io.BytesIO(export.document)).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
-    assert len(rows) == 2 and "CRM0001" in rows[1]
+    assert len(rows) == 2
+    assert "CRM0001" in rows[1]
     before = len(admin.messages)
     await kehu.handled(await admin.press_data(menu, f"svm:charts:{survey_id}"))
     photos = [m for m in admin.messages[before:] if m.kind == "photo"]
-    assert photos and photos[0].document is not None
+    assert photos
+    assert photos[0].document is not None
     assert photos[0].document.startswith(b"\x89PNG")
     await kehu.stop()
 
@@ -282,7 +382,10 @@ async def test_declining_consent_is_recorded_with_its_time(kehu: Harness) -> Non
                 text("SELECT state, declined_at, customer_id, channel FROM survey_responses")
             )
         ).one()
-    assert row[0] == "declined" and row[1] is not None and row[2] is None and row[3] == "wechat"
+    assert row[0] == "declined"
+    assert row[1] is not None
+    assert row[2] is None
+    assert row[3] == "wechat"
 
 
 async def test_withdraw_deletes_the_answers_and_the_tags_they_gave(kehu: Harness) -> None:
