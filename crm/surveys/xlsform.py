@@ -35,6 +35,7 @@ from crm.surveys.form import (
 from crm.texts import Text
 
 MAX_BYTES = 5 * 1024 * 1024
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_SURVEY_ROWS = 2_000
 MAX_OTHER_ROWS = 10_000
 MAX_SCANNED_ROWS = 50_000  # blank rows included: a sheet formatted down to row 1,048,576
@@ -231,7 +232,19 @@ def _looks_like_xlsx(data: bytes, problems: _Problems) -> bool:
     if not data.startswith(b"PK"):
         problems.add("", None, None, Text("form.error.not_xlsx"))
         return False
+    if _unpacked_size(data) > MAX_UNPACKED_BYTES:  # a zip bomb dressed as a workbook
+        limit = Text("form.error.too_large", {"limit_mb": MAX_BYTES // (1024 * 1024)})
+        problems.add("", None, None, limit)
+        return False
     return True
+
+
+def _unpacked_size(data: bytes) -> int:
+    try:
+        with zipfile.ZipFile(BytesIO(data)) as archive:
+            return sum(entry.file_size for entry in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return 0  # load_workbook reports it as not a workbook
 
 
 _RowReader = Callable[..., Iterator[tuple[object, ...]]]

@@ -45,10 +45,13 @@ async def test_the_bootstrap_admin_is_welcomed_with_an_admin_menu(kehu: Harness)
     ]
     admin_menu = [name for name, _ in kehu.fake.commands_for("chat", chat_id=ADMIN_ID)]
     assert admin_menu == [
-        "today", "find", "new", "log", "tasks", "cancel", "invite", "choices", "fields", "lang",
-        "help", "start",
+        "today", "find", "new", "log", "tasks", "cancel", "invite", "choices", "fields",
+        "survey", "keywords", "withdraw", "lang", "help", "start",
     ]  # fmt: skip
-    assert kehu.fake.commands_for("default") == [("start", "Start / home")]
+    assert kehu.fake.commands_for("default") == [
+        ("start", "Start / home"),
+        ("withdraw", "Withdraw my survey answers"),
+    ]
     assert kehu.fake.commands_for("default", language_code="zh") == [("start", "开始 / 回到主页")]
 
 
@@ -73,7 +76,9 @@ async def test_admin_invites_a_rep_who_joins_and_the_admin_hears_of_it(kehu: Har
     assert member is not None
     assert (member.role, member.language) == ("rep", "en")
     rep_menu = [name for name, _ in kehu.fake.commands_for("chat", chat_id=3001)]
-    assert rep_menu == ["today", "find", "new", "log", "tasks", "cancel", "lang", "help", "start"]
+    assert rep_menu == [
+        "today", "find", "new", "log", "tasks", "cancel", "withdraw", "lang", "help", "start"
+    ]  # fmt: skip
 
     latecomer = kehu.user(3002, "韩梅梅", "zh")
     assert texts(await kehu.say(latecomer, f"/start {payload}")) == [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Sequence
 from io import BytesIO
 
@@ -246,12 +247,17 @@ def test_files_that_are_not_xlsx_are_refused_clearly(data: bytes, key: str) -> N
 
 
 def test_a_zip_that_is_not_a_workbook_is_refused() -> None:
-    import zipfile
-
     buffer = BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("hello.txt", "hi")
     assert problems(buffer.getvalue()) == [("", None, None, "form.error.not_xlsx")]
+
+
+def test_a_zip_bomb_is_refused_before_it_is_unpacked() -> None:
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/sharedStrings.xml", b"\0" * (101 * 1024 * 1024))
+    assert problems(buffer.getvalue()) == [("", None, None, "form.error.too_large")]
 
 
 def test_without_a_survey_sheet() -> None:
