@@ -52,7 +52,10 @@ async def test_the_bootstrap_admin_is_welcomed_with_an_admin_menu(kehu: Harness)
         ("start", "Start / home"),
         ("withdraw", "Withdraw my survey answers"),
     ]
-    assert kehu.fake.commands_for("default", language_code="zh") == [("start", "开始 / 回到主页")]
+    assert kehu.fake.commands_for("default", language_code="zh") == [
+        ("start", "开始 / 回到主页"),
+        ("withdraw", "撤回我的问卷回答"),
+    ]
 
 
 async def test_admin_invites_a_rep_who_joins_and_the_admin_hears_of_it(kehu: Harness) -> None:
