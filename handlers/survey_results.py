@@ -19,7 +19,7 @@ _PIE_MAX_CHOICES = 6
 
 
 async def export(context: KehuContext, survey_id: int) -> None:
-    results = await context.services.research.results(context.member, survey_id)
+    results = await context.services.research.results(context.member, survey_id, purpose="export")
     title = results.survey.title
     data = await asyncio.to_thread(
         responses_workbook,
@@ -40,7 +40,7 @@ async def charts_for(context: KehuContext, results: Results) -> list[tuple[bytes
 
 
 async def send_charts(context: KehuContext, survey_id: int) -> None:
-    results = await context.services.research.results(context.member, survey_id)
+    results = await context.services.research.results(context.member, survey_id, purpose="charts")
     if not results.responses:
         context.reply(context.t("survey.no_responses", title=results.survey.title))
         return

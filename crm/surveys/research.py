@@ -255,10 +255,11 @@ class SurveyResearch:
             cells = quotas.cells(survey.form, await self._uow.surveys.completed(survey.id))
         return Progress(survey, channels, total, cells)
 
-    async def results(self, member: Member, survey_id: int) -> Results:
+    async def results(self, member: Member, survey_id: int, *, purpose: str) -> Results:
+        """The completed responses, for an export or charts (``purpose``, audit-logged)."""
         survey = await self.survey(member, survey_id)
         responses = await self._uow.surveys.completed(survey.id)
-        await self._audit(member, "survey.export", survey.id, {"responses": len(responses)})
+        await self._audit(member, f"survey.{purpose}", survey.id, {"responses": len(responses)})
         return Results(survey, survey.form, responses)
 
     # The keyword → tag dictionary
