@@ -14,11 +14,17 @@ class Action(StrEnum):
     MANAGE_MEMBERS = "manage_members"
     RUN_SURVEYS = "run_surveys"
     EDIT_KEYWORDS = "edit_keywords"
+    VIEW_REPORTS = "view_reports"
+    EXPORT_DATA = "export_data"
+    SEE_FULL_PHONES = "see_full_phones"
+    IMPORT_CUSTOMERS = "import_customers"
 
 
 _GRANTS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
-    Role.MANAGER: frozenset({Action.INVITE_REP, Action.RUN_SURVEYS}),
+    Role.MANAGER: frozenset(
+        {Action.INVITE_REP, Action.RUN_SURVEYS, Action.VIEW_REPORTS, Action.EXPORT_DATA}
+    ),
     Role.REP: frozenset(),
 }
 

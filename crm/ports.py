@@ -24,11 +24,15 @@ from crm.customers import (
     TagSource,
 )
 from crm.dialogs import Dialog
+from crm.digests.records import DigestQueries
+from crm.exports.records import ExportQueries
 from crm.followups import Attachment, FollowUp, NewFollowUp, NewTask, Task, TaskState
+from crm.importing.records import ImportRepository
 from crm.invitations import Invitation, NewInvitation
 from crm.members import Member, NewMember, Role, Team
 from crm.outbox import OutboxCounts, OutboxItem, OutgoingMessage
 from crm.reminders import DueReminder
+from crm.reports.records import ReportQueries
 from crm.search import CustomerSearch
 from crm.surveys.form import Form
 from crm.surveys.records import (
@@ -289,6 +293,14 @@ class UnitOfWork(Protocol):
     def fields(self) -> CustomFieldRepository: ...
     @property
     def surveys(self) -> SurveyRepository: ...
+    @property
+    def reports(self) -> ReportQueries: ...
+    @property
+    def digests(self) -> DigestQueries: ...
+    @property
+    def exports(self) -> ExportQueries: ...
+    @property
+    def imports(self) -> ImportRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

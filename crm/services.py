@@ -10,11 +10,15 @@ from crm.clock import Clock
 from crm.conversation import Conversation
 from crm.custom_fields import CustomFieldService
 from crm.customer_service import CustomerService
+from crm.digests.service import DigestService
+from crm.exports.service import ExportService
 from crm.followup_service import FollowUpService
+from crm.importing.service import ImportService
 from crm.new_customer import NewCustomerFlow
 from crm.onboarding import MemberService, OnboardingPolicy
 from crm.ports import UnitOfWork
 from crm.reminder_service import ReminderPolicy, ReminderService
+from crm.reports.service import ReportService
 from crm.surveys.answering import AnsweringPolicy, SurveyAnswering
 from crm.surveys.research import ResearchPolicy, SurveyResearch
 from crm.task_service import StalePolicy, TaskService
@@ -43,6 +47,10 @@ class Services:
         self.card = CardActions(uow, clock, self.customers, self.tasks, self.fields)
         self.answering = SurveyAnswering(uow, clock, config.answering)
         self.research = SurveyResearch(uow, clock, config.research)
+        self.reports = ReportService(uow, clock)
+        self.digests = DigestService(uow, clock)
+        self.exports = ExportService(uow, clock)
+        self.imports = ImportService(uow, clock)
         self.conversation = Conversation(
             uow, self.customers, self.new_customer, self.follow_ups, self.card, self.answering
         )

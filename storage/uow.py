@@ -13,11 +13,15 @@ from storage.repositories.audit import SqlAuditLog
 from storage.repositories.choices import SqlChoiceRepository
 from storage.repositories.customers import SqlCustomerRepository
 from storage.repositories.dialogs import SqlDialogRepository
+from storage.repositories.digests import SqlDigestQueries
+from storage.repositories.exports import SqlExportQueries
 from storage.repositories.fields import SqlCustomFieldRepository
 from storage.repositories.followups import SqlFollowUpRepository
+from storage.repositories.imports import SqlImportRepository
 from storage.repositories.invitations import SqlInvitationRepository
 from storage.repositories.members import SqlMemberRepository, SqlTeamRepository
 from storage.repositories.outbox import SqlOutboxRepository
+from storage.repositories.reports import SqlReportQueries
 from storage.repositories.surveys import SqlSurveyRepository
 from storage.repositories.tasks import SqlTaskRepository
 from storage.repositories.updates import SqlProcessedUpdates
@@ -39,6 +43,10 @@ class SqlUnitOfWork:
     search: SqlCustomerSearch
     fields: SqlCustomFieldRepository
     surveys: SqlSurveyRepository
+    reports: SqlReportQueries
+    digests: SqlDigestQueries
+    exports: SqlExportQueries
+    imports: SqlImportRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self._sessions = sessions
@@ -61,6 +69,10 @@ class SqlUnitOfWork:
         self.search = SqlCustomerSearch(session)
         self.fields = SqlCustomFieldRepository(session)
         self.surveys = SqlSurveyRepository(session)
+        self.reports = SqlReportQueries(session)
+        self.digests = SqlDigestQueries(session)
+        self.exports = SqlExportQueries(session)
+        self.imports = SqlImportRepository(session)
         return self
 
     async def __aexit__(

@@ -46,7 +46,8 @@ async def test_the_bootstrap_admin_is_welcomed_with_an_admin_menu(kehu: Harness)
     admin_menu = [name for name, _ in kehu.fake.commands_for("chat", chat_id=ADMIN_ID)]
     assert admin_menu == [
         "today", "find", "new", "log", "tasks", "cancel", "invite", "choices", "fields",
-        "survey", "keywords", "withdraw", "lang", "help", "start",
+        "survey", "keywords", "digest", "report", "export", "import", "withdraw", "lang", "help",
+        "start",
     ]  # fmt: skip
     assert kehu.fake.commands_for("default") == [
         ("start", "Start / home"),
@@ -80,7 +81,7 @@ async def test_admin_invites_a_rep_who_joins_and_the_admin_hears_of_it(kehu: Har
     assert (member.role, member.language) == ("rep", "en")
     rep_menu = [name for name, _ in kehu.fake.commands_for("chat", chat_id=3001)]
     assert rep_menu == [
-        "today", "find", "new", "log", "tasks", "cancel", "withdraw", "lang", "help", "start"
+        "today", "find", "new", "log", "tasks", "cancel", "digest", "withdraw", "lang", "help", "start"
     ]  # fmt: skip
 
     latecomer = kehu.user(3002, "韩梅梅", "zh")

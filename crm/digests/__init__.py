@@ -1,0 +1,1 @@
+"""Daily digests for managers and morning agendas for reps, pushed at each member's hour."""

@@ -1,0 +1,1 @@
+"""Excel exports of what a member may see (customers, follow-ups, tasks, deals, survey answers)."""

@@ -1,0 +1,1 @@
+"""Import of existing customers from .xlsx / .csv: header mapping, dry run, atomic commit."""

@@ -1,0 +1,2 @@
+"""Reports on demand (/report): conversion, stage funnel, segments, lifetime value, top
+lists, rep leaderboard."""
