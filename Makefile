@@ -38,6 +38,11 @@ bench: $(INSTALLED)
 	$(BIN)/python bench/updates.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/reminders.py
+	$(BIN)/python bench/survey.py
+	$(BIN)/python bench/digest.py
+	$(BIN)/python bench/report.py
+	$(BIN)/python bench/export.py
+	$(BIN)/python bench/import.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
