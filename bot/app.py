@@ -27,7 +27,7 @@ from bot.settings import Settings
 from crm.clock import Clock, SystemClock
 from crm.text import name_keys
 from handlers.commands import set_public_menus
-from scheduler.jobs import dispatch_reminders
+from scheduler.jobs import dispatch_digests, dispatch_reminders
 from scheduler.outbox import OutboxDispatcher
 from scheduler.rate_limit import SendRateLimiter
 from scheduler.single_flight import SingleFlight
@@ -53,6 +53,7 @@ class KehuApplication(
         self.kehu = kehu
         self.outbox: OutboxDispatcher | None = None
         self.reminders = SingleFlight(lambda: dispatch_reminders(self))
+        self.digests = SingleFlight(lambda: dispatch_digests(self))
         self._scopes: dict[int, UpdateScope] = {}
 
     def scope_for(self, update: Update) -> UpdateScope | None:

@@ -78,6 +78,19 @@ def _parser() -> argparse.ArgumentParser:
     survey_import.add_argument("file")
     survey_import.set_defaults(handler=_survey_import)
 
+    customers_import = commands.add_parser(
+        "import",
+        help="import customers from an .xlsx or .csv: a dry run, or --commit to write them",
+    )
+    customers_import.add_argument("file")
+    customers_import.add_argument(
+        "--owner", type=int, default=None, help="Telegram id of the member who owns new customers"
+    )
+    customers_import.add_argument(
+        "--commit", action="store_true", help="write (all or nothing); without it: dry run"
+    )
+    customers_import.set_defaults(handler=_customers_import)
+
     admin = commands.add_parser("admin", help="members").add_subparsers(required=True)
     add_admin = admin.add_parser("add", help="make a Telegram user an admin")
     add_admin.add_argument("telegram_id", type=int)
@@ -166,6 +179,66 @@ def _survey_import(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     survey = imported.survey
     print(f"survey {survey.id} {survey.form_id!r} version {survey.version_number}: {survey.title}")
+    return 0
+
+
+def _customers_import(settings: Settings, args: argparse.Namespace) -> int:
+    """``kehu import FILE``: the dry run (rejected rows into FILE.rejected.xlsx), or with
+    ``--commit`` the import itself in one transaction."""
+    from bot.i18n import Catalogue
+    from crm.errors import DomainError
+    from crm.importing.report import rejected_workbook
+    from crm.importing.service import Committed, Preview
+
+    path = Path(args.file)
+    data = path.read_bytes()
+    catalogue = Catalogue.load()
+    language = settings.language
+
+    def t(key: str, **variables: object) -> str:
+        return catalogue.t(language, key, **variables)
+
+    async def dry_run(services: Services) -> Preview:
+        return await services.imports.check_file(data, path.name, settings.zone, args.owner)
+
+    async def commit(services: Services) -> Committed:
+        return await services.imports.import_file(data, path.name, settings.zone, args.owner)
+
+    try:
+        preview = asyncio.run(_with_services(settings, dry_run))
+        committed = asyncio.run(_with_services(settings, commit)) if args.commit else None
+    except DomainError as error:
+        print(catalogue.render(language, error.text), file=sys.stderr)
+        return 2
+    session, counts = preview.session, preview.session.counts
+    for header, field in zip(session.headers, session.mapping, strict=False):
+        print(f"{header} → {t(f'import.field.{field}') if field else t('import.ignored')}")
+    print(
+        t(
+            "import.counts",
+            new=counts.new,
+            updated=counts.updated,
+            duplicate=counts.duplicate,
+            invalid=counts.invalid,
+        )
+    )
+    if preview.outcome.rejected:
+        rejected_path = path.with_name(path.stem + ".rejected.xlsx")
+        rejected_path.write_bytes(
+            rejected_workbook(
+                session.headers,
+                preview.outcome.rejected,
+                lambda text: catalogue.render(language, text),
+                lambda field: t(f"import.field.{field}") if field else "",
+                (t("import.column_row"), t("import.column_field"), t("import.column_reason")),
+            )
+        )
+        caption = t("import.rejected_caption", count=len(preview.outcome.rejected))
+        print(f"{caption} {rejected_path}")
+    if committed is not None:
+        done = committed.counts
+        skipped = done.duplicate + done.invalid
+        print(t("import.done", file=path.name, new=done.new, updated=done.updated, skipped=skipped))
     return 0
 
 

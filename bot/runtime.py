@@ -14,6 +14,7 @@ from bot.i18n import Catalogue
 from bot.settings import Settings
 from crm.clock import Clock
 from crm.customers import Stage
+from crm.digests.service import DigestPolicy
 from crm.onboarding import OnboardingPolicy
 from crm.reminder_service import ReminderPolicy
 from crm.services import DomainConfig, Services
@@ -64,4 +65,9 @@ class Kehu:
             ),
             answering=AnsweringPolicy(participant_tag=settings.survey_participant_tag),
             research=ResearchPolicy(link_days=settings.survey_link_days),
+            digests=DigestPolicy(
+                default_time=settings.digest_time,
+                default_language=settings.language,
+                default_timezone=settings.timezone,
+            ),
         )

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     )
     survey_link_days: int = Field(default=30, ge=1, le=365)
     survey_participant_tag: str = Field(default="高活跃度", min_length=1, max_length=64)
+    digest_time: str = "08:30"  # each member's default digest hour, in their own time zone
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -93,6 +94,14 @@ class Settings(BaseSettings):
                 "expected an IANA time zone, like Asia/Shanghai or Europe/Berlin"
             ) from None
         return value
+
+    @field_validator("digest_time")
+    @classmethod
+    def _digest_hour(cls, value: str) -> str:
+        found = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", value)
+        if not found or int(found.group(1)) > 23 or int(found.group(2)) > 59:
+            raise ValueError("expected a time of day HH:MM from 00:00 to 23:59, like 08:30")
+        return f"{int(found.group(1)):02d}:{found.group(2)}"
 
     @field_validator("admin_ids", mode="before")
     @classmethod

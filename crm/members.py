@@ -51,6 +51,8 @@ class Member:
     reachable: bool
     menu_signature: str | None
     created_at: datetime
+    digest_time: str | None = None  # "HH:MM" local; None: the organisation's default
+    digest_enabled: bool = True
 
     def as_person(self) -> Person:
         return Person(telegram_id=self.telegram_id, first_name=self.name, username=self.username)

@@ -36,9 +36,50 @@ class Button:
             raise ValueError(f"callback data over 64 bytes: {self.data!r}")
 
 
+class ChartKind(StrEnum):
+    BAR = "bar"
+    GROUPED_BAR = "grouped_bar"
+    FUNNEL = "funnel"
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart described, not drawn: the sender renders it to PNG (in the reader's language,
+    with the CJK font) when the message goes out. ``series`` holds one (name, values) per
+    series, the values in the order of ``labels``."""
+
+    kind: ChartKind
+    title: Text
+    labels: tuple[str, ...]
+    series: tuple[tuple[Text, tuple[float, ...]], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "title": self.title.to_json(),
+            "labels": list(self.labels),
+            "series": [
+                {"name": name.to_json(), "values": list(values)} for name, values in self.series
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Chart:
+        return cls(
+            kind=ChartKind(data["kind"]),
+            title=Text.from_json(data["title"]),
+            labels=tuple(str(label) for label in data["labels"]),
+            series=tuple(
+                (Text.from_json(entry["name"]), tuple(float(v) for v in entry["values"]))
+                for entry in data["series"]
+            ),
+        )
+
+
 @dataclass(frozen=True)
 class OutgoingMessage:
-    """A text message for one chat, rendered in ``language`` when it is sent."""
+    """A message for one chat, rendered in ``language`` when it is sent: ``text`` followed by
+    ``lines`` (one per line), or, with a ``chart``, a picture with that text as its caption."""
 
     key: str
     chat_id: int
@@ -46,9 +87,11 @@ class OutgoingMessage:
     language: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     not_before: datetime | None = None
+    lines: tuple[Text, ...] = ()
+    chart: Chart | None = None
 
     def payload(self) -> dict[str, Any]:
-        return {
+        payload: dict[str, Any] = {
             "text": self.text.to_json(),
             "language": self.language,
             "buttons": [
@@ -59,6 +102,11 @@ class OutgoingMessage:
                 for row in self.buttons
             ],
         }
+        if self.lines:
+            payload["lines"] = [line.to_json() for line in self.lines]
+        if self.chart is not None:
+            payload["chart"] = self.chart.to_json()
+        return payload
 
 
 @dataclass(frozen=True)

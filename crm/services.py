@@ -10,7 +10,7 @@ from crm.clock import Clock
 from crm.conversation import Conversation
 from crm.custom_fields import CustomFieldService
 from crm.customer_service import CustomerService
-from crm.digests.service import DigestService
+from crm.digests.service import DigestPolicy, DigestService
 from crm.exports.service import ExportService
 from crm.followup_service import FollowUpService
 from crm.importing.service import ImportService
@@ -31,6 +31,7 @@ class DomainConfig:
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     answering: AnsweringPolicy = field(default_factory=AnsweringPolicy)
     research: ResearchPolicy = field(default_factory=ResearchPolicy)
+    digests: DigestPolicy = field(default_factory=DigestPolicy)
 
 
 class Services:
@@ -48,7 +49,7 @@ class Services:
         self.answering = SurveyAnswering(uow, clock, config.answering)
         self.research = SurveyResearch(uow, clock, config.research)
         self.reports = ReportService(uow, clock)
-        self.digests = DigestService(uow, clock)
+        self.digests = DigestService(uow, clock, config.stale, config.digests)
         self.exports = ExportService(uow, clock)
         self.imports = ImportService(uow, clock)
         self.conversation = Conversation(

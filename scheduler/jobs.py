@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 _LOG = logging.getLogger(__name__)
 OUTBOX_TICK_SECONDS = 1.0
 REMINDER_TICK_SECONDS = 15.0
+DIGEST_TICK_SECONDS = 60.0
 PROCESSED_UPDATES_KEPT = timedelta(days=7)
 
 
@@ -55,10 +56,35 @@ async def dispatch_reminders(application: KehuApplication) -> int:
     return queued
 
 
+async def digest_tick(context: KehuContext) -> None:
+    """Starts a digest run and returns (SingleFlight: one run at a time per process)."""
+    application: KehuApplication = context.application  # type: ignore[assignment]
+    application.create_task(application.digests.run(), name="digests")
+
+
+async def dispatch_digests(application: KehuApplication) -> int:
+    """Digests and morning agendas now due → outbox, one transaction per batch. Safe to run in
+    two processes at once: the outbox key (member, local date) lets only one of them in."""
+    kehu = application.kehu
+    queued = 0
+    while True:
+        async with kehu.unit_of_work() as uow:
+            batch = await kehu.services(uow).digests.dispatch_due()
+            await uow.commit()
+        queued += batch
+        if batch == 0:
+            break
+    if queued:
+        _LOG.info("queued %d digests", queued)
+        application.wake_outbox()
+    return queued
+
+
 def schedule(application: Any) -> None:
     jobs = application.job_queue
     jobs.run_repeating(outbox_tick, interval=OUTBOX_TICK_SECONDS, first=0.2, name="outbox")
     jobs.run_repeating(reminder_tick, interval=REMINDER_TICK_SECONDS, first=1.0, name="reminders")
+    jobs.run_repeating(digest_tick, interval=DIGEST_TICK_SECONDS, first=60.0, name="digests")
     jobs.run_repeating(
         prune_processed_updates,
         interval=timedelta(hours=6),

@@ -11,18 +11,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.i18n import Catalogue
 from crm.clock import Clock
-from crm.outbox import OutboxItem, backoff_after, gives_up_after
+from crm.outbox import Chart, ChartKind, OutboxItem, backoff_after, gives_up_after
 from crm.texts import Text
 from scheduler.rate_limit import SendRateLimiter
 from storage.uow import SqlUnitOfWork
 
 _LOG = logging.getLogger(__name__)
 _UNREACHABLE_MARKERS = ("chat not found", "user is deactivated", "bot was blocked")
+CAPTION_MAX = 1024
 
 
 @dataclass
@@ -107,10 +108,7 @@ class OutboxDispatcher:
     async def _deliver(self, item: OutboxItem, report: DrainReport) -> None:
         await self._limiter.wait_turn(item.chat_id)
         try:
-            text, markup = self._render(item.payload)
-            message = await self._bot.send_message(
-                item.chat_id, text, reply_markup=markup, read_timeout=self.send_timeout
-            )
+            message = await self._send(item)
         except RetryAfter as error:
             seconds = _seconds(error.retry_after)
             self._limiter.pause(seconds)
@@ -133,9 +131,37 @@ class OutboxDispatcher:
                 await uow.commit()
             report.sent += 1
 
+    async def _send(self, item: OutboxItem) -> Message:
+        text, markup = self._render(item.payload)
+        chart = item.payload.get("chart")
+        if chart is None:
+            return await self._bot.send_message(
+                item.chat_id, text, reply_markup=markup, read_timeout=self.send_timeout
+            )
+        language = str(item.payload.get("language") or "zh")
+        try:
+            png = await asyncio.to_thread(
+                chart_png, self._catalogue, language, Chart.from_json(chart)
+            )
+        except Exception:  # noqa: BLE001  # a chart that cannot be drawn: its caption, as text
+            _LOG.exception("outbox %s: the chart could not be drawn; sending its text", item.key)
+            return await self._bot.send_message(
+                item.chat_id, text, reply_markup=markup, read_timeout=self.send_timeout
+            )
+        return await self._bot.send_photo(
+            item.chat_id,
+            InputFile(png, filename="chart.png"),
+            caption=text[:CAPTION_MAX],
+            reply_markup=markup,
+            read_timeout=self.send_timeout,
+        )
+
     def _render(self, payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
         language = str(payload.get("language") or "zh")
-        text = self._catalogue.render(language, Text.from_json(payload["text"]))
+        text = "\n".join(
+            self._catalogue.render(language, Text.from_json(part))
+            for part in (payload["text"], *(payload.get("lines") or []))
+        )
         rows = [
             [
                 InlineKeyboardButton(
@@ -164,6 +190,21 @@ class OutboxDispatcher:
             if unreachable:
                 await uow.members.set_reachable(item.chat_id, False)
             await uow.commit()
+
+
+def chart_png(catalogue: Catalogue, language: str, chart: Chart) -> bytes:
+    """Draw a chart described in the domain (blocking: call it from a thread)."""
+    from bot import charts  # matplotlib: imported on first use, not at start-up
+
+    title = catalogue.render(language, chart.title)
+    series = {catalogue.render(language, name): values for name, values in chart.series}
+    if chart.kind is ChartKind.FUNNEL:
+        values = next(iter(series.values()), ())
+        return charts.funnel(title, chart.labels, values)
+    if chart.kind is ChartKind.BAR or len(series) == 1:
+        values = next(iter(series.values()), ())
+        return charts.bar(title, chart.labels, values)
+    return charts.grouped_bar(title, chart.labels, series)
 
 
 def _seconds(retry_after: int | timedelta) -> float:

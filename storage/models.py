@@ -84,6 +84,8 @@ class MemberRow(Base):
     active: Mapped[bool] = mapped_column(server_default=true())
     reachable: Mapped[bool] = mapped_column(server_default=true())
     menu_signature: Mapped[str | None] = mapped_column(String(64))
+    digest_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" in their time zone
+    digest_enabled: Mapped[bool] = mapped_column(server_default=true())
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -2,8 +2,88 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
+
+from crm.customers import Grade, NewContact, Stage
+
+
+@dataclass(frozen=True)
+class Existing:
+    """A customer already in the database that a row may update."""
+
+    id: int
+    code: str
+    stage: Stage
+
+
+@dataclass(frozen=True)
+class ImportedCustomer:
+    """A new customer from a row; ``fields`` holds industry, size, source, demand_type,
+    region, route and notes (those given)."""
+
+    code: str
+    name: str
+    owner_id: int
+    stage: Stage
+    grade: Grade | None
+    fields: Mapping[str, str] = field(hash=False)
+    contact: NewContact | None
+    created_at: datetime | None = None
+    last_followup_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ContactPatch:
+    """What a row says about a contact of an existing customer; None: not in the row."""
+
+    name: str | None
+    title: str | None
+    phone: str | None
+    email: str | None
+
+
+@dataclass(frozen=True)
+class CustomerUpdate:
+    """The columns of ``customers`` to set (only what the row gives), a stage change if the
+    stage differs, and the contact to update or add."""
+
+    customer_id: int
+    values: Mapping[str, object] = field(hash=False)
+    from_stage: Stage
+    to_stage: Stage | None
+    contact: ContactPatch | None
 
 
 class ImportRepository(Protocol):
     """Implemented by ``storage.repositories.imports.SqlImportRepository``."""
+
+    async def by_codes(self, codes: Collection[str]) -> dict[str, Existing]: ...
+
+    async def by_phones(self, phones: Collection[str]) -> dict[str, list[Existing]]:
+        """Customers with a contact of that (normalised) phone, by phone."""
+        ...
+
+    async def reserve_codes(self, count: int, avoid: Collection[str]) -> list[str]:
+        """``count`` fresh codes from the customer code counter (CRM0001, ...), skipping codes
+        in use or in ``avoid`` (the codes the file itself brings)."""
+        ...
+
+    async def keep_counter_above(self, codes: Collection[str]) -> None:
+        """Move the code counter past the numbers of imported CRMnnnn codes."""
+        ...
+
+    async def add_customers(
+        self, customers: Sequence[ImportedCustomer], actor_id: int | None, at: datetime
+    ) -> None:
+        """Insert with contacts, the first stage change and the search keys, in bulk."""
+        ...
+
+    async def update_customers(
+        self, updates: Sequence[CustomerUpdate], actor_id: int | None, at: datetime
+    ) -> None:
+        """Apply in bulk; contacts merged (same phone, else same name, else the primary
+        contact), search keys rebuilt."""
+        ...

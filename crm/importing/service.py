@@ -1,12 +1,274 @@
-"""The use cases."""
+"""The use cases: /import opens a dialog; a file gets a proposed column mapping and a dry run;
+the admin corrects columns and the owner; the commit re-reads the file and writes every row in
+the update's one transaction (all or nothing). The dialog keeps the Telegram file id, not the
+bytes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from crm.audit import AuditEntry
 from crm.clock import Clock
+from crm.dialogs import Dialog
+from crm.errors import InvalidInput
+from crm.importing.fields import FIELDS, propose_mapping
+from crm.importing.plan import Counts, ImportRun, Outcome, Owners, file_codes
+from crm.importing.reader import Table, read_table
+from crm.members import Member, Role
+from crm.permissions import Action, require
 from crm.ports import UnitOfWork
+
+KIND = "import"
+WAITING, PREVIEW = "file", "preview"
+
+
+@dataclass(frozen=True)
+class ImportSession:
+    """The file being imported and the admin's choices, as kept in the dialog."""
+
+    file_id: str
+    file_name: str
+    headers: tuple[str, ...]
+    mapping: tuple[str | None, ...]
+    owner_id: int
+    header_row: int
+    counts: Counts
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "file_id": self.file_id,
+            "file_name": self.file_name,
+            "headers": list(self.headers),
+            "mapping": list(self.mapping),
+            "owner_id": self.owner_id,
+            "header_row": self.header_row,
+            "counts": list(_counts_tuple(self.counts)),
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> ImportSession:
+        return cls(
+            file_id=str(data["file_id"]),
+            file_name=str(data["file_name"]),
+            headers=tuple(str(h) for h in data["headers"]),
+            mapping=tuple(m if m in FIELDS else None for m in data["mapping"]),
+            owner_id=int(data["owner_id"]),
+            header_row=int(data["header_row"]),
+            counts=Counts(*(int(n) for n in data["counts"])),
+        )
+
+    @property
+    def owner_column(self) -> str | None:
+        for header, field in zip(self.headers, self.mapping, strict=False):
+            if field == "owner":
+                return header
+        return None
+
+
+@dataclass(frozen=True)
+class Preview:
+    session: ImportSession
+    owner_name: str
+    outcome: Outcome
+
+
+@dataclass(frozen=True)
+class Committed:
+    counts: Counts
+    file_name: str
 
 
 class ImportService:
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
+
+    # -- the chat dialog ------------------------------------------------------------------
+
+    async def start(self, member: Member) -> None:
+        """/import: wait for the file."""
+        require(member, Action.IMPORT_CUSTOMERS)
+        await self._uow.dialogs.save(Dialog(member.id, KIND, WAITING), self._clock.now())
+
+    async def waiting(self, member: Member) -> bool:
+        """Is the member's open dialog an import (so an .xlsx they send is for it)?"""
+        dialog = await self._uow.dialogs.get(member.id)
+        return dialog is not None and dialog.kind == KIND
+
+    async def session(self, member: Member) -> ImportSession:
+        require(member, Action.IMPORT_CUSTOMERS)
+        dialog = await self._uow.dialogs.get(member.id)
+        if dialog is None or dialog.kind != KIND or dialog.step != PREVIEW:
+            raise InvalidInput("import.expired")
+        return ImportSession.from_data(dialog.data)
+
+    async def receive(
+        self, member: Member, data: bytes, file_name: str, file_id: str, zone: ZoneInfo
+    ) -> Preview:
+        """A file arrived: propose the mapping, dry-run it, keep the choices in the dialog."""
+        require(member, Action.IMPORT_CUSTOMERS)
+        table = read_table(data, file_name)
+        preview = await self._dry_run(
+            table, file_name, file_id, propose_mapping(table.headers), member.id, zone
+        )
+        await self._save(member, preview.session)
+        return preview
+
+    async def remap(
+        self, member: Member, data: bytes, zone: ZoneInfo, column: int, field: str | None
+    ) -> Preview:
+        """Import column ``column`` as ``field`` (None: ignore it); a field has one column."""
+        session = await self.session(member)
+        if not 0 <= column < len(session.headers) or (field is not None and field not in FIELDS):
+            raise InvalidInput("errors.button_expired")
+        mapping = [None if field is not None and m == field else m for m in session.mapping]
+        mapping += [None] * (len(session.headers) - len(mapping))
+        mapping[column] = field
+        return await self._again(member, session, data, zone, mapping=tuple(mapping))
+
+    async def set_owner(
+        self, member: Member, data: bytes, zone: ZoneInfo, owner_id: int
+    ) -> Preview:
+        """The owner of new customers whose owner cell is empty (or with no owner column)."""
+        session = await self.session(member)
+        if owner_id not in {m.id for m in await self._uow.members.list_active()}:
+            raise InvalidInput("errors.button_expired")
+        return await self._again(member, session, data, zone, owner_id=owner_id)
+
+    async def owners(self, member: Member) -> Sequence[Member]:
+        require(member, Action.IMPORT_CUSTOMERS)
+        return await self._uow.members.list_active()
+
+    async def commit(self, member: Member, data: bytes, zone: ZoneInfo) -> Committed:
+        session = await self.session(member)
+        committed = await self._commit(member, read_table(data, session.file_name), session, zone)
+        await self._uow.dialogs.clear(member.id)
+        return committed
+
+    async def cancel(self, member: Member) -> bool:
+        dialog = await self._uow.dialogs.get(member.id)
+        if dialog is None or dialog.kind != KIND:
+            return False
+        await self._uow.dialogs.clear(member.id)
+        return True
+
+    # -- the command line (``kehu import FILE``): no dialog, the proposed mapping ----------
+
+    async def check_file(
+        self, data: bytes, file_name: str, zone: ZoneInfo, owner_telegram_id: int | None = None
+    ) -> Preview:
+        table = read_table(data, file_name)
+        owner = await self._cli_owner(owner_telegram_id)
+        return await self._dry_run(
+            table, file_name, "", propose_mapping(table.headers), owner, zone
+        )
+
+    async def import_file(
+        self, data: bytes, file_name: str, zone: ZoneInfo, owner_telegram_id: int | None = None
+    ) -> Committed:
+        table = read_table(data, file_name)
+        owner = await self._cli_owner(owner_telegram_id)
+        mapping = propose_mapping(table.headers)
+        session = ImportSession(
+            "", file_name, table.headers, mapping, owner, table.header_row, Counts()
+        )
+        return await self._commit(None, table, session, zone)
+
+    # -- the work -------------------------------------------------------------------------
+
+    async def _again(
+        self,
+        member: Member,
+        session: ImportSession,
+        data: bytes,
+        zone: ZoneInfo,
+        *,
+        mapping: tuple[str | None, ...] | None = None,
+        owner_id: int | None = None,
+    ) -> Preview:
+        preview = await self._dry_run(
+            read_table(data, session.file_name),
+            session.file_name,
+            session.file_id,
+            mapping if mapping is not None else session.mapping,
+            owner_id if owner_id is not None else session.owner_id,
+            zone,
+        )
+        await self._save(member, preview.session)
+        return preview
+
+    async def _dry_run(
+        self,
+        table: Table,
+        file_name: str,
+        file_id: str,
+        mapping: tuple[str | None, ...],
+        owner_id: int,
+        zone: ZoneInfo,
+    ) -> Preview:
+        members = await self._uow.members.list_active()
+        run = ImportRun(self._uow.imports, mapping, Owners(members), owner_id, zone)
+        outcome = await run.run(table.rows())
+        owner = next((m.name for m in members if m.id == owner_id), "?")
+        session = ImportSession(
+            file_id, file_name, table.headers, mapping, owner_id, table.header_row, outcome.counts
+        )
+        return Preview(session, owner, outcome)
+
+    async def _commit(
+        self, member: Member | None, table: Table, session: ImportSession, zone: ZoneInfo
+    ) -> Committed:
+        now = self._clock.now()
+        codes = file_codes(table.rows(), session.mapping)
+        members = await self._uow.members.list_active()
+        run = ImportRun(
+            self._uow.imports,
+            session.mapping,
+            Owners(members),
+            session.owner_id,
+            zone,
+            write=True,
+            actor_id=member.id if member else None,
+            at=now,
+            file_codes=codes,
+        )
+        outcome = await run.run(table.rows())
+        counts = outcome.counts
+        await self._uow.audit.record(
+            AuditEntry(
+                action="customers.imported",
+                entity_type="customer",
+                entity_id=None,
+                actor_id=member.id if member else None,
+                at=now,
+                details={
+                    "file": session.file_name,
+                    "rows": counts.rows,
+                    "new": counts.new,
+                    "updated": counts.updated,
+                    "duplicate": counts.duplicate,
+                    "invalid": counts.invalid,
+                },
+            )
+        )
+        return Committed(counts, session.file_name)
+
+    async def _save(self, member: Member, session: ImportSession) -> None:
+        dialog = Dialog(member.id, KIND, PREVIEW, session.to_data())
+        await self._uow.dialogs.save(dialog, self._clock.now())
+
+    async def _cli_owner(self, telegram_id: int | None) -> int:
+        members = await self._uow.members.list_active()
+        for candidate in members:
+            if telegram_id is not None and candidate.telegram_id == telegram_id:
+                return candidate.id
+            if telegram_id is None and candidate.role is Role.ADMIN:
+                return candidate.id
+        raise InvalidInput("import.no_owner")
+
+
+def _counts_tuple(counts: Counts) -> tuple[int, int, int, int, int]:
+    return (counts.rows, counts.new, counts.updated, counts.duplicate, counts.invalid)

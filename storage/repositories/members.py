@@ -24,6 +24,8 @@ def to_member(row: MemberRow) -> Member:
         reachable=row.reachable,
         menu_signature=row.menu_signature,
         created_at=row.created_at,
+        digest_time=row.digest_time,
+        digest_enabled=row.digest_enabled,
     )
 
 
@@ -53,6 +55,7 @@ class SqlMemberRepository:
             language=member.language,
             active=True,
             reachable=True,
+            digest_enabled=True,
             created_at=now,
             updated_at=now,
         )

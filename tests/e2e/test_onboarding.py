@@ -81,7 +81,8 @@ async def test_admin_invites_a_rep_who_joins_and_the_admin_hears_of_it(kehu: Har
     assert (member.role, member.language) == ("rep", "en")
     rep_menu = [name for name, _ in kehu.fake.commands_for("chat", chat_id=3001)]
     assert rep_menu == [
-        "today", "find", "new", "log", "tasks", "cancel", "digest", "withdraw", "lang", "help", "start"
+        "today", "find", "new", "log", "tasks", "cancel", "digest", "withdraw", "lang", "help",
+        "start",
     ]  # fmt: skip
 
     latecomer = kehu.user(3002, "韩梅梅", "zh")

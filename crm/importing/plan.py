@@ -1,0 +1,290 @@
+"""The import itself, streamed in chunks: each row is new, an update (matched by code, else by
+normalised phone), a duplicate of an earlier row, or invalid. A dry run only counts; a commit
+writes each chunk with bulk statements inside the caller's one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from crm.customers import NewContact, Stage
+from crm.importing import fields as f
+from crm.importing.reader import MAX_ROWS, ImportFileInvalid, RawRow
+from crm.importing.records import (
+    ContactPatch,
+    CustomerUpdate,
+    Existing,
+    ImportedCustomer,
+    ImportRepository,
+)
+from crm.importing.rows import Problem, Record, clean, parse_row
+from crm.members import Member
+from crm.texts import Text
+
+CHUNK = 2_000
+_NEW_FIELDS = (f.INDUSTRY, f.SIZE, f.SOURCE, f.DEMAND_TYPE, f.REGION, f.ROUTE, f.NOTES)
+
+
+@dataclass(frozen=True)
+class Counts:
+    rows: int = 0
+    new: int = 0
+    updated: int = 0
+    duplicate: int = 0
+    invalid: int = 0
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A row left out (invalid, or a duplicate of an earlier row), as the file had it."""
+
+    number: int
+    cells: tuple[str, ...]
+    problems: tuple[Problem, ...]
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    counts: Counts
+    rejected: tuple[RejectedRow, ...] = field(hash=False)
+
+
+class Owners:
+    """Who a cell of the owner column names: a member's name, @username or Telegram id."""
+
+    def __init__(self, members: Iterable[Member]) -> None:
+        self._by: dict[str, int | None] = {}
+        for member in members:
+            keys = {str(member.telegram_id), clean(member.name).casefold()}
+            if member.username:
+                keys |= {member.username.casefold(), "@" + member.username.casefold()}
+            for key in keys:
+                self._by[key] = None if key in self._by else member.id  # a shared name: unclear
+
+    def find(self, text: str) -> int | None:
+        return self._by.get(clean(text).casefold())
+
+
+@dataclass
+class _Tally:
+    rows: int = 0
+    new: int = 0
+    updated: int = 0
+    duplicate: int = 0
+    invalid: int = 0
+    rejected: list[RejectedRow] = field(default_factory=list)
+
+    def counts(self) -> Counts:
+        return Counts(self.rows, self.new, self.updated, self.duplicate, self.invalid)
+
+
+class ImportRun:
+    def __init__(
+        self,
+        repository: ImportRepository,
+        mapping: Sequence[str | None],
+        owners: Owners,
+        default_owner: int,
+        zone: ZoneInfo,
+        *,
+        write: bool = False,
+        actor_id: int | None = None,
+        at: datetime | None = None,
+        file_codes: frozenset[str] = frozenset(),
+    ) -> None:
+        self._repository = repository
+        self._mapping = tuple(mapping)
+        self._owners = owners
+        self._default_owner = default_owner
+        self._zone = zone
+        self._write = write
+        self._actor_id = actor_id
+        self._at = at
+        self._file_codes = file_codes
+        self._seen_codes: dict[str, int] = {}
+        self._seen_phones: dict[str, int] = {}
+        self._seen_customers: dict[int, int] = {}
+        self._imported_codes: set[str] = set()
+        self._tally = _Tally()
+
+    async def run(self, rows: Iterator[RawRow]) -> Outcome:
+        chunk: list[RawRow] = []
+        for row in rows:
+            if not any(row.cells):
+                continue
+            self._tally.rows += 1
+            if self._tally.rows > MAX_ROWS:
+                raise ImportFileInvalid("import.error_too_many_rows", limit=MAX_ROWS)
+            chunk.append(row)
+            if len(chunk) == CHUNK:
+                await self._chunk(chunk)
+                chunk = []
+        if chunk:
+            await self._chunk(chunk)
+        if self._write and self._imported_codes:
+            await self._repository.keep_counter_above(self._imported_codes)
+        return Outcome(self._tally.counts(), tuple(self._tally.rejected))
+
+    async def _chunk(self, raw_rows: list[RawRow]) -> None:
+        records = [
+            (raw, parse_row(raw.number, raw.cells, self._mapping, self._zone)) for raw in raw_rows
+        ]
+        codes = {r.values[f.CODE] for _, r in records if not r.problems and f.CODE in r.values}
+        phones = {r.phone for _, r in records if not r.problems and r.phone}
+        by_code = await self._repository.by_codes(codes) if codes else {}
+        by_phone = await self._repository.by_phones(phones) if phones else {}
+        new: list[tuple[Record, int]] = []
+        updates: list[CustomerUpdate] = []
+        for raw, record in records:
+            if record.problems:
+                self._reject(raw, record.problems)
+                continue
+            outcome = self._classify(record, by_code, by_phone)
+            if isinstance(outcome, RejectedRow):
+                self._reject(raw, outcome.problems, duplicate=outcome.duplicate)
+                continue
+            owner = self._owner(record)
+            if owner is None:
+                value = record.get(f.OWNER) or ""
+                self._reject(
+                    raw, (Problem(f.OWNER, Text("import.reason.owner", {"value": value})),)
+                )
+                continue
+            if outcome is None:
+                missing = [
+                    Problem(name, Text("import.reason.required"))
+                    for name in (f.NAME, f.CONTACT)
+                    if not record.get(name)
+                ]
+                if missing:
+                    self._reject(raw, tuple(missing))
+                    continue
+                self._remember(record, None)
+                new.append((record, owner))
+                self._tally.new += 1
+            else:
+                self._remember(record, outcome.id)
+                updates.append(self._update(record, outcome))
+                self._tally.updated += 1
+        if self._write:
+            await self._flush(new, updates)
+
+    def _classify(
+        self,
+        record: Record,
+        by_code: dict[str, Existing],
+        by_phone: dict[str, list[Existing]],
+    ) -> Existing | RejectedRow | None:
+        """The customer the row updates, None for a new one, or why the row is left out."""
+        code, phone = record.get(f.CODE), record.phone
+        if code is not None and code in self._seen_codes:
+            return _duplicate(record, f.CODE, self._seen_codes[code])
+        if code is None and phone is not None and phone in self._seen_phones:
+            return _duplicate(record, f.PHONE, self._seen_phones[phone])
+        owners_of_phone = by_phone.get(phone, []) if phone else []
+        existing: Existing | None = None
+        if code is not None:
+            existing = by_code.get(code)
+            others = [c for c in owners_of_phone if existing is None or c.id != existing.id]
+            if others and (existing is None or len(owners_of_phone) == len(others)):
+                reason = Text("import.reason.phone_elsewhere", {"code": others[0].code})
+                return RejectedRow(record.number, (), (Problem(f.PHONE, reason),))
+        elif len(owners_of_phone) > 1:
+            codes = ", ".join(c.code for c in owners_of_phone[:3])
+            reason = Text("import.reason.phone_ambiguous", {"codes": codes})
+            return RejectedRow(record.number, (), (Problem(f.PHONE, reason),))
+        elif owners_of_phone:
+            existing = owners_of_phone[0]
+        if existing is not None and existing.id in self._seen_customers:
+            return _duplicate(record, f.CODE, self._seen_customers[existing.id])
+        return existing
+
+    def _owner(self, record: Record) -> int | None:
+        named = record.get(f.OWNER)
+        return self._default_owner if named is None else self._owners.find(named)
+
+    def _remember(self, record: Record, customer_id: int | None) -> None:
+        code = record.get(f.CODE)
+        if code is not None:
+            self._seen_codes.setdefault(code, record.number)
+        if record.phone is not None:
+            self._seen_phones.setdefault(record.phone, record.number)
+        if customer_id is not None:
+            self._seen_customers.setdefault(customer_id, record.number)
+
+    def _reject(
+        self, raw: RawRow, problems: tuple[Problem, ...], *, duplicate: bool = False
+    ) -> None:
+        if duplicate:
+            self._tally.duplicate += 1
+        else:
+            self._tally.invalid += 1
+        self._tally.rejected.append(RejectedRow(raw.number, raw.cells, problems, duplicate))
+
+    def _update(self, record: Record, existing: Existing) -> CustomerUpdate:
+        values: dict[str, object] = {
+            name: record.values[name] for name in (f.NAME, *_NEW_FIELDS) if name in record.values
+        }
+        if record.grade is not None:
+            values["grade"] = record.grade.value
+        if record.get(f.OWNER) is not None:
+            values["owner_id"] = self._owner(record)
+        if f.LAST_FOLLOW_UP in record.dates:
+            values["last_followup_at"] = record.dates[f.LAST_FOLLOW_UP]
+        to_stage = record.stage if record.stage not in (None, existing.stage) else None
+        contact = None
+        if record.phone or any(record.get(n) for n in (f.CONTACT, f.TITLE, f.EMAIL)):
+            contact = ContactPatch(
+                record.get(f.CONTACT), record.get(f.TITLE), record.phone, record.get(f.EMAIL)
+            )
+        return CustomerUpdate(existing.id, values, existing.stage, to_stage, contact)
+
+    async def _flush(self, new: list[tuple[Record, int]], updates: list[CustomerUpdate]) -> None:
+        assert self._at is not None
+        if new:
+            without_code = sum(1 for record, _ in new if record.get(f.CODE) is None)
+            avoid = self._file_codes | self._imported_codes
+            fresh = iter(await self._repository.reserve_codes(without_code, avoid))
+            customers = [self._new(record, owner, fresh) for record, owner in new]
+            self._imported_codes.update(customer.code for customer in customers)
+            await self._repository.add_customers(customers, self._actor_id, self._at)
+        if updates:
+            await self._repository.update_customers(updates, self._actor_id, self._at)
+
+    def _new(self, record: Record, owner: int, fresh: Iterator[str]) -> ImportedCustomer:
+        contact_name = record.values[f.CONTACT]
+        contact = NewContact(
+            contact_name, record.get(f.TITLE), record.phone, record.get(f.EMAIL), is_primary=True
+        )
+        return ImportedCustomer(
+            code=record.get(f.CODE) or next(fresh),
+            name=record.values[f.NAME],
+            owner_id=owner,
+            stage=record.stage or Stage.POTENTIAL,
+            grade=record.grade,
+            fields={name: record.values[name] for name in _NEW_FIELDS if name in record.values},
+            contact=contact,
+            created_at=record.dates.get(f.CREATED),
+            last_followup_at=record.dates.get(f.LAST_FOLLOW_UP),
+        )
+
+
+def _duplicate(record: Record, field_name: str, first: int) -> RejectedRow:
+    reason = Text("import.reason.duplicate", {"row": first})
+    return RejectedRow(record.number, (), (Problem(field_name, reason),), duplicate=True)
+
+
+def file_codes(rows: Iterator[RawRow], mapping: Sequence[str | None]) -> frozenset[str]:
+    """The customer codes the file brings (so that generated codes avoid them)."""
+    try:
+        column = list(mapping).index(f.CODE)
+    except ValueError:
+        return frozenset()
+    codes: set[str] = set()
+    for row in rows:
+        if column < len(row.cells) and row.cells[column]:
+            codes.add(clean(row.cells[column]).replace(" ", "").upper())
+    return frozenset(codes)

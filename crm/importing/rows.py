@@ -1,0 +1,196 @@
+"""One spreadsheet row → a checked record: full-width folded, trimmed, phones normalised, stage
+and grade recognised in Chinese or English, dates as text or Excel serial numbers; every
+problem is kept with its field, so the error file can say what to fix."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from crm.customers import Grade, Stage
+from crm.importing import fields as f
+from crm.importing.reader import MAX_CELL
+from crm.text import normalize_phone
+from crm.texts import Text
+
+LIMITS = {
+    f.CODE: 32,
+    f.NAME: 100,
+    f.CONTACT: 100,
+    f.TITLE: 100,
+    f.EMAIL: 200,
+    f.NOTES: MAX_CELL,
+    f.OWNER: 128,
+    **dict.fromkeys(f.CHOICE_FIELDS, 64),
+}
+_STAGE_WORDS: dict[Stage, tuple[str, ...]] = {
+    Stage.POTENTIAL: ("潜在", "潜在客户", "潜客", "线索", "新线索", "potential", "lead",
+                      "prospect"),
+    Stage.INTENT: ("意向", "意向客户", "有意向", "跟进中", "洽谈", "洽谈中", "intent", "interested",
+                   "opportunity", "negotiating"),
+    Stage.DEAL: ("成交", "已成交", "成交客户", "签约", "已签约", "合作中", "deal", "won",
+                 "closed won", "customer", "signed"),
+    Stage.LOST: ("流失", "已流失", "流失客户", "丢单", "lost", "churned", "closed lost"),
+}  # fmt: skip
+_STAGES = {word: stage for stage, words in _STAGE_WORDS.items() for word in words}
+_GRADE = re.compile(r"^([abc])\s*(?:级|类|等|级客户|类客户)?$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_PHONE_SPLIT = re.compile(r"[,，;；/、\n]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SPACES = re.compile(r"[ \t\u3000]+")
+_PLAIN = re.compile(r"[\x00-\x1f\x7f\u3000]|  ")  # what ``clean`` has more to do for
+_DATE = re.compile(
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ t]\d{1,2}:\d{2}(?::\d{2})?)?$"
+)
+_EXCEL_EPOCH = date(1899, 12, 30)
+_FORMULA = re.compile(r"^=[a-z_]+[a-z0-9_.]*\(", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str  # a field name from ``crm.importing.fields`` ("" for the whole row)
+    text: Text
+
+
+@dataclass(frozen=True)
+class Record:
+    """A row's values, cleaned. Empty cells are None: an update leaves those fields alone."""
+
+    number: int
+    values: Mapping[str, str] = field(hash=False)  # text fields, cleaned, non-empty only
+    phone: str | None = None
+    stage: Stage | None = None
+    grade: Grade | None = None
+    dates: Mapping[str, datetime] = field(default_factory=dict, hash=False)
+    problems: tuple[Problem, ...] = ()
+
+    def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+
+def clean(text: str, *, keep_lines: bool = False) -> str:
+    """Full-width letters, digits and spaces folded (ＡＢＣ１２３ → ABC123), control characters
+    dropped, runs of spaces collapsed, trimmed."""
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    if _PLAIN.search(text) is None:
+        return text.strip()
+    text = _CONTROL.sub("" if keep_lines else " ", text)
+    if keep_lines:
+        return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n")).strip()
+    return _SPACES.sub(" ", text.replace("\n", " ").replace("\r", " ")).strip()
+
+
+def parse_row(
+    number: int, cells: Sequence[str], mapping: Sequence[str | None], zone: ZoneInfo
+) -> Record:
+    values: dict[str, str] = {}
+    problems: list[Problem] = []
+    phone: str | None = None
+    stage: Stage | None = None
+    grade: Grade | None = None
+    dates: dict[str, datetime] = {}
+    for target, raw in zip(mapping, cells, strict=False):
+        if target is None or not raw:
+            continue
+        if len(raw) > MAX_CELL:
+            problems.append(
+                Problem(target, Text("import.reason.cell_too_long", {"limit": MAX_CELL}))
+            )
+            continue
+        if _FORMULA.match(raw):
+            problems.append(Problem(target, Text("import.reason.formula")))
+            continue
+        text = clean(raw, keep_lines=target == f.NOTES)
+        if not text:
+            continue
+        if target == f.PHONE:
+            phone, problem = _phone(text)
+            problems.extend(problem)
+        elif target == f.STAGE:
+            stage = parse_stage(text)
+            if stage is None:
+                problems.append(Problem(target, Text("import.reason.stage", {"value": text[:40]})))
+        elif target == f.GRADE:
+            grade = parse_grade(text)
+            if grade is None:
+                problems.append(Problem(target, Text("import.reason.grade", {"value": text[:40]})))
+        elif target in f.DATE_FIELDS:
+            day = parse_date(text)
+            if day is None:
+                problems.append(Problem(target, Text("import.reason.date", {"value": text[:40]})))
+            else:
+                dates[target] = datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+        else:
+            if target == f.CODE:
+                text = text.replace(" ", "").upper()
+            elif target == f.EMAIL:
+                text = text.casefold()
+                if not _EMAIL.match(text):
+                    problems.append(
+                        Problem(target, Text("import.reason.email", {"value": text[:60]}))
+                    )
+                    continue
+            limit = LIMITS.get(target, 64)
+            if len(text) > limit:
+                problems.append(Problem(target, Text("import.reason.too_long", {"limit": limit})))
+                continue
+            values[target] = text
+    return Record(number, values, phone, stage, grade, dates, tuple(problems))
+
+
+def _phone(text: str) -> tuple[str | None, list[Problem]]:
+    if "*" in text or "×" in text:
+        return None, [Problem(f.PHONE, Text("import.reason.phone_masked", {"value": text[:40]}))]
+    normalized = normalize_phone(text)
+    if normalized is None:  # several numbers in one cell: the first one that is a number
+        for part in _PHONE_SPLIT.split(text):
+            normalized = normalize_phone(part) if part.strip() else None
+            if normalized is not None:
+                break
+    if normalized is None:
+        return None, [Problem(f.PHONE, Text("import.reason.phone", {"value": text[:40]}))]
+    return normalized, []
+
+
+def parse_stage(text: str) -> Stage | None:
+    key = clean(text).casefold()
+    try:
+        return Stage(key)
+    except ValueError:
+        return _STAGES.get(key)
+
+
+def parse_grade(text: str) -> Grade | None:
+    found = _GRADE.match(clean(text).casefold())
+    return Grade(found.group(1).upper()) if found else None
+
+
+def parse_date(text: str) -> date | None:
+    """2024-03-01, 2024/3/1, 2024.3.1, 2024年3月1日, 20240301, or an Excel serial number."""
+    text = clean(text).casefold()
+    if text.isdigit() and len(text) == 8 and text[:2] in ("19", "20"):
+        return _date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    try:
+        serial = float(text)
+    except ValueError:
+        serial = None
+    if serial is not None:
+        if 1 <= serial < 2958466:  # Excel's days since 1899-12-30 (the 1900 date system)
+            return _EXCEL_EPOCH + timedelta(days=int(serial))
+        return None
+    found = _DATE.match(text)
+    if found is None:
+        return None
+    return _date(int(found.group(1)), int(found.group(2)), int(found.group(3)))
+
+
+def _date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None

@@ -1,0 +1,212 @@
+"""Importing against SQLite and PostgreSQL: the dry run writes nothing; the commit adds new
+customers (searchable exactly like ones created in the chat), updates by code or by phone
+instead of duplicating, records stage changes, keeps the code counter ahead, and is undone
+whole when the transaction is not committed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm.access import Visibility
+from crm.clock import FakeClock
+from crm.customer_service import CustomerService
+from crm.customers import NewContact, NewCustomer, Stage
+from crm.importing.service import ImportService
+from crm.members import Member, NewMember, Role
+from storage.db import create_engine, session_factory
+from storage.models import ContactRow, CustomerRow, StageChangeRow
+from storage.uow import SqlUnitOfWork
+
+ZONE = ZoneInfo("Asia/Shanghai")
+CSV = (
+    "客户编号,客户名称,所属行业,联系人*,职位,联系方式（脱敏）,客户来源,需求类型,合作阶段,备注\n"
+    ",华信科技有限公司,制造业,张伟,采购经理,139 1234 5678,行业展会,自动化生产线,成交,续约\n"
+    "CRM0002,,,,,,,,,改了备注\n"
+    "CRM0500,ＹＹ集团 ,零售,李娜,总监,+86 137-0000-9012,老客户转介绍,CRM系统升级,意向,\n"
+    ",新星贸易,批发,王强,,021-6555 1234,,,,\n"
+    ",没有联系人,批发,,,13800000000,,,,\n"
+    ",新星贸易二号,批发,赵六,,(021) 6555-1234,,,,\n"
+    ",坏电话,批发,钱七,,139****5678,,,差不多,\n"
+)
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
+
+
+def unit(engine: AsyncEngine, clock: FakeClock) -> SqlUnitOfWork:
+    return SqlUnitOfWork(session_factory(engine), clock)
+
+
+async def admin_with_customer(engine: AsyncEngine, clock: FakeClock) -> Member:
+    async with unit(engine, clock) as uow:
+        admin = await uow.members.add(NewMember(1001, "Ada", None, Role.ADMIN, None, "zh"))
+        customers = CustomerService(uow, clock, "zh")
+        await customers.create(
+            admin,
+            NewCustomer(
+                "华信科技", admin.id, NewContact("张伟", phone="13912345678"), stage=Stage.INTENT
+            ),
+        )
+        await customers.create(
+            admin, NewCustomer("远大物流", admin.id, NewContact("孙丽", phone="13600000000"))
+        )
+        await uow.commit()
+        return admin
+
+
+async def test_dry_run_counts_and_writes_nothing(engine, clock) -> None:
+    await admin_with_customer(engine, clock)
+    async with unit(engine, clock) as uow:
+        preview = await ImportService(uow, clock).check_file(CSV.encode("gb18030"), "a.csv", ZONE)
+        await uow.commit()
+    counts = preview.outcome.counts
+    assert (counts.rows, counts.new, counts.updated, counts.duplicate, counts.invalid) == (
+        7, 2, 2, 1, 2
+    )  # fmt: skip
+    rejected = {row.number: row for row in preview.outcome.rejected}
+    assert set(rejected) == {6, 7, 8}
+    assert rejected[7].duplicate
+    assert {p.text.key for p in rejected[8].problems} == {
+        "import.reason.phone_masked",
+        "import.reason.stage",
+    }
+    assert [p.field for p in rejected[6].problems] == ["contact"]
+    async with unit(engine, clock) as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(CustomerRow)) == 2
+
+
+async def test_commit_updates_instead_of_duplicating_and_is_searchable(engine, clock) -> None:
+    admin = await admin_with_customer(engine, clock)
+    async with unit(engine, clock) as uow:
+        committed = await ImportService(uow, clock).import_file(
+            CSV.encode("utf-8-sig"), "a.csv", ZONE
+        )
+        await uow.commit()
+    assert (committed.counts.new, committed.counts.updated) == (2, 2)
+    async with unit(engine, clock) as uow:
+        rows = {
+            row.code: row
+            for row in await uow.session.scalars(select(CustomerRow).order_by(CustomerRow.id))
+        }
+        assert sorted(rows) == ["CRM0001", "CRM0002", "CRM0003", "CRM0500"]
+        first = rows["CRM0001"]
+        assert (first.stage, first.industry, first.notes) == (Stage.DEAL, "制造业", "续约")
+        assert (rows["CRM0002"].notes, rows["CRM0002"].name) == ("改了备注", "远大物流")
+        assert rows["CRM0003"].name == "新星贸易"
+        assert rows["CRM0500"].name == "YY集团"
+        contacts = await uow.session.scalars(
+            select(ContactRow.phone).where(ContactRow.customer_id == first.id)
+        )
+        assert list(contacts) == ["13912345678"]
+        changes = (
+            await uow.session.execute(
+                select(StageChangeRow.from_stage, StageChangeRow.to_stage).where(
+                    StageChangeRow.customer_id == first.id
+                )
+            )
+        ).all()
+        assert [tuple(change) for change in changes] == [
+            (None, Stage.INTENT),
+            (Stage.INTENT, Stage.DEAL),
+        ]
+        visibility = Visibility.of(admin)
+        for query in ("YY集团", "新星", "xxmy", "1234", "李娜", "CRM0500"):
+            hits = await uow.search.search(query, visibility)
+            assert hits, query
+        assert (await uow.search.search("9012", visibility))[0].code == "CRM0500"
+        # next customer made in the chat continues after the imported CRM0500
+        code = await uow.customers.next_code()
+        assert code == "CRM0501"
+
+
+async def test_search_keys_match_a_customer_created_in_the_chat(engine, clock) -> None:
+    admin = await admin_with_customer(engine, clock)
+    data = "客户名称,联系人,电话\n重庆长安汽车股份有限公司,单田芳,13800001111\n".encode()
+    async with unit(engine, clock) as uow:
+        await ImportService(uow, clock).import_file(data, "b.csv", ZONE)
+        await CustomerService(uow, clock, "zh").create(
+            admin,
+            NewCustomer(
+                "重庆长安汽车股份有限公司", admin.id, NewContact("单田芳", phone="13800001111")
+            ),
+        )
+        rows = (
+            await uow.session.execute(
+                select(
+                    CustomerRow.name_key,
+                    CustomerRow.name_pinyin,
+                    CustomerRow.name_initials,
+                    CustomerRow.search_text,
+                    CustomerRow.code,
+                ).order_by(CustomerRow.id)
+            )
+        ).all()
+        imported, chat = rows[2], rows[3]
+        assert imported[:3] == chat[:3]
+        assert imported[3].replace(imported[4].lower(), "") == chat[3].replace(chat[4].lower(), "")
+
+
+async def test_without_commit_nothing_is_written(engine, clock) -> None:
+    await admin_with_customer(engine, clock)
+    async with unit(engine, clock) as uow:
+        await ImportService(uow, clock).import_file(CSV.encode(), "a.csv", ZONE)
+        assert await uow.session.scalar(select(func.count()).select_from(CustomerRow)) == 4
+    async with unit(engine, clock) as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(CustomerRow)) == 2
+        assert await uow.session.scalar(text("SELECT value FROM counters")) == 2
+
+
+async def test_owner_column_and_the_search_index_stays_whole(engine, clock, backend) -> None:
+    admin = await admin_with_customer(engine, clock)
+    async with unit(engine, clock) as uow:
+        rep = await uow.members.add(NewMember(2002, "韩梅梅", "hanmm", Role.REP, None, "zh"))
+        await uow.commit()
+    data = (
+        "客户编号,客户名称,联系人,联系方式,负责人\n"
+        "CRM0001,华信科技,张伟,13912345678,@hanmm\n"
+        ",新客户甲,李雷,13500000001,韩梅梅\n"
+        ",新客户乙,王五,13500000002,\n"
+        ",新客户丙,赵六,13500000003,不存在的人\n"
+    ).encode()
+    async with unit(engine, clock) as uow:
+        committed = await ImportService(uow, clock).import_file(data, "o.csv", ZONE)
+        await uow.commit()
+    assert (committed.counts.new, committed.counts.updated, committed.counts.invalid) == (2, 1, 1)
+    async with unit(engine, clock) as uow:
+        owners = dict(
+            (await uow.session.execute(select(CustomerRow.name, CustomerRow.owner_id))).all()
+        )
+        assert owners == {
+            "华信科技": rep.id,
+            "远大物流": admin.id,
+            "新客户甲": rep.id,
+            "新客户乙": admin.id,
+        }
+        hits = await uow.search.search("新客户", Visibility.of(admin))
+        assert {hit.name for hit in hits} == {"新客户甲", "新客户乙"}
+        if backend == "sqlite":
+            triggers = await uow.session.scalar(
+                text("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'")
+            )
+            assert triggers == 3
+            await uow.session.execute(
+                text(
+                    "INSERT INTO customer_search(customer_search, rank)"
+                    " VALUES ('integrity-check', 1)"
+                )
+            )
