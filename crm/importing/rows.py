@@ -9,6 +9,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from crm.customers import Grade, Stage
@@ -97,50 +99,80 @@ def parse_row(
     for target, raw in zip(mapping, cells, strict=False):
         if target is None or not raw:
             continue
-        if len(raw) > MAX_CELL:
-            problems.append(
-                Problem(target, Text("import.reason.cell_too_long", {"limit": MAX_CELL}))
-            )
+        cell = _cell(target, raw, zone) if target in _UNIQUE else _repeated_cell(target, raw, zone)
+        if cell is None:
             continue
-        if _FORMULA.match(raw):
-            problems.append(Problem(target, Text("import.reason.formula")))
-            continue
-        text = clean(raw, keep_lines=target == f.NOTES)
-        if not text:
+        assign, value, found = cell
+        problems.extend(found)
+        if not assign:
             continue
         if target == f.PHONE:
-            phone, problem = _phone(text)
-            problems.extend(problem)
+            phone = value
         elif target == f.STAGE:
-            stage = parse_stage(text)
-            if stage is None:
-                problems.append(Problem(target, Text("import.reason.stage", {"value": text[:40]})))
+            stage = value
         elif target == f.GRADE:
-            grade = parse_grade(text)
-            if grade is None:
-                problems.append(Problem(target, Text("import.reason.grade", {"value": text[:40]})))
+            grade = value
         elif target in f.DATE_FIELDS:
-            day = parse_date(text)
-            if day is None:
-                problems.append(Problem(target, Text("import.reason.date", {"value": text[:40]})))
-            else:
-                dates[target] = datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+            dates[target] = value
         else:
-            if target == f.CODE:
-                text = text.replace(" ", "").upper()
-            elif target == f.EMAIL:
-                text = text.casefold()
-                if not _EMAIL.match(text):
-                    problems.append(
-                        Problem(target, Text("import.reason.email", {"value": text[:60]}))
-                    )
-                    continue
-            limit = LIMITS.get(target, 64)
-            if len(text) > limit:
-                problems.append(Problem(target, Text("import.reason.too_long", {"limit": limit})))
-                continue
-            values[target] = text
+            values[target] = value
     return Record(number, values, phone, stage, grade, dates, tuple(problems))
+
+
+_UNIQUE = frozenset({f.NAME, f.PHONE, f.CODE, f.EMAIL})  # (nearly) a new value in every row
+_Cell = tuple[bool, Any, tuple[Problem, ...]] | None
+
+
+def _cell(target: str, raw: str, zone: ZoneInfo) -> _Cell:
+    """One non-empty cell of column ``target``: None to skip it, else whether it sets the
+    field, the value, and its problems. Depends on its arguments only (cached for the columns
+    whose values repeat: stages, grades, dates, choices)."""
+    if len(raw) > MAX_CELL:
+        return (
+            False,
+            None,
+            (Problem(target, Text("import.reason.cell_too_long", {"limit": MAX_CELL})),),
+        )
+    if _FORMULA.match(raw):
+        return False, None, (Problem(target, Text("import.reason.formula")),)
+    text = clean(raw, keep_lines=target == f.NOTES)
+    if not text:
+        return None
+    if target == f.PHONE:
+        phone, problem = _phone(text)
+        return True, phone, tuple(problem)
+    if target == f.STAGE:
+        stage = parse_stage(text)
+        if stage is None:
+            return True, None, (Problem(target, Text("import.reason.stage", {"value": text[:40]})),)
+        return True, stage, ()
+    if target == f.GRADE:
+        grade = parse_grade(text)
+        if grade is None:
+            return True, None, (Problem(target, Text("import.reason.grade", {"value": text[:40]})),)
+        return True, grade, ()
+    if target in f.DATE_FIELDS:
+        day = parse_date(text)
+        if day is None:
+            return False, None, (Problem(target, Text("import.reason.date", {"value": text[:40]})),)
+        return True, datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC), ()
+    if target == f.CODE:
+        text = text.replace(" ", "").upper()
+    elif target == f.EMAIL:
+        text = text.casefold()
+        if not _EMAIL.match(text):
+            return (
+                False,
+                None,
+                (Problem(target, Text("import.reason.email", {"value": text[:60]})),),
+            )
+    limit = LIMITS.get(target, 64)
+    if len(text) > limit:
+        return False, None, (Problem(target, Text("import.reason.too_long", {"limit": limit})),)
+    return True, text, ()
+
+
+_repeated_cell = lru_cache(maxsize=32_768)(_cell)
 
 
 def _phone(text: str) -> tuple[str | None, list[Problem]]:

@@ -210,3 +210,31 @@ async def test_owner_column_and_the_search_index_stays_whole(engine, clock, back
                     " VALUES ('integrity-check', 1)"
                 )
             )
+
+
+async def test_imported_rows_are_stored_as_the_chat_stores_them(engine, clock) -> None:
+    """The bulk insert hands the driver pre-converted values: the stored text of dates, the
+    stage, the JSON and the booleans is what the ORM writes for a customer made in the chat."""
+    await admin_with_customer(engine, clock)  # 华信科技 (张伟 13912345678) and 远大物流
+    data = "客户名称,联系人,联系方式\n新星贸易,孙丽,13600000009\n".encode()
+    async with unit(engine, clock) as uow:
+        committed = await ImportService(uow, clock).import_file(data, "s.csv", ZONE)
+        await uow.commit()
+    assert committed.counts.new == 1
+    customer_sql = text(
+        "SELECT stage, grade, custom_fields, created_at, updated_at, stage_changed_at,"
+        " last_followup_at, parent_id FROM customers WHERE name = :name"
+    )
+    contact_sql = text(
+        "SELECT c.is_primary, c.created_at, c.email, c.title FROM contacts c"
+        " JOIN customers k ON k.id = c.customer_id WHERE k.name = :name"
+    )
+    change_sql = text(
+        "SELECT s.from_stage, s.to_stage, s.changed_at FROM stage_changes s"
+        " JOIN customers k ON k.id = s.customer_id WHERE k.name = :name"
+    )
+    async with unit(engine, clock) as uow:
+        for sql in (customer_sql, contact_sql, change_sql):
+            chat = (await uow.session.execute(sql, {"name": "远大物流"})).all()
+            imported = (await uow.session.execute(sql, {"name": "新星贸易"})).all()
+            assert imported == chat

@@ -131,3 +131,27 @@ def test_stages_grades_and_dates() -> None:
     assert parse_date("45352") == date(2024, 3, 1)
     assert parse_date("2024-02-30") is None
     assert parse_date("next week") is None
+
+
+def test_repeated_cells_parse_the_same_every_time() -> None:
+    """Cells of columns whose values repeat (stages, dates, choices) are parsed once and
+    remembered: the second row with the same cells gets the same record, problems included,
+    and another time zone gets its own dates."""
+    mapping = ("name", "stage", "created", "industry", "grade")
+    cells = ("甲公司", "差不多", "2024/3/1", " 制造业 ", "B级")
+    first = parse_row(2, cells, mapping, ZONE)
+    second = parse_row(3, cells, mapping, ZONE)
+    assert (first.values, first.stage, first.grade, first.dates, first.problems) == (
+        second.values,
+        second.stage,
+        second.grade,
+        second.dates,
+        second.problems,
+    )
+    assert first.values == {"name": "甲公司", "industry": "制造业"}
+    assert first.stage is None
+    assert [p.field for p in first.problems] == ["stage"]
+    assert first.grade is Grade.B
+    utc = parse_row(4, cells, mapping, ZoneInfo("UTC"))
+    assert utc.dates["created"].hour == 0
+    assert first.dates["created"].hour == 16
