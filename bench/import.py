@@ -181,7 +181,10 @@ async def run(url: str, rows: int, existing: int, data: bytes) -> dict[str, Any]
             await uow.commit()
         started = time.perf_counter()
         async with SqlUnitOfWork(session_factory(engine), clock) as uow:
-            await ImportService(uow, clock).import_file(existing_csv(existing), "old.csv", ZONE)
+            service = ImportService(uow, clock)
+            old = existing_csv(existing)
+            checked = await service.check_file(old, "old.csv", ZONE)
+            await service.import_file(old, checked.session, ZONE)
             await uow.commit()
         progress(f"{existing} existing customers loaded in {time.perf_counter() - started:.1f} s")
         rss_before = peak_rss_mb()
@@ -194,7 +197,7 @@ async def run(url: str, rows: int, existing: int, data: bytes) -> dict[str, Any]
         rss_after_dry_run = peak_rss_mb()
         started = time.perf_counter()
         async with SqlUnitOfWork(session_factory(engine), clock) as uow:
-            committed = await ImportService(uow, clock).import_file(data, "bench.xlsx", ZONE)
+            committed = await ImportService(uow, clock).import_file(data, preview.session, ZONE)
             await uow.commit()
         commit = time.perf_counter() - started
         progress(f"commit {commit:.1f} s: {committed.counts}; peak RSS {peak_rss_mb():.0f} MB")

@@ -202,7 +202,7 @@ def _customers_import(settings: Settings, args: argparse.Namespace) -> int:
         return await services.imports.check_file(data, path.name, settings.zone, args.owner)
 
     async def commit(services: Services) -> Committed:
-        return await services.imports.import_file(data, path.name, settings.zone, args.owner)
+        return await services.imports.import_file(data, preview.session, settings.zone)
 
     try:
         preview = asyncio.run(_with_services(settings, dry_run))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -9,6 +10,18 @@ from enum import StrEnum
 from typing import Any
 
 CHOICE_LISTS = ("industry", "size", "source", "demand_type", "region", "route")
+_CODE = re.compile(r"CRM(\d{1,12})")
+
+
+def customer_code(number: int) -> str:
+    """The code given to the ``number``-th customer: CRM0001, ..., CRM12345."""
+    return f"CRM{number:04d}"
+
+
+def code_number(code: str) -> int | None:
+    """The number in a code of our own form (CRM0042 → 42), None for any other code."""
+    found = _CODE.fullmatch(code)
+    return int(found.group(1)) if found else None
 
 
 class Stage(StrEnum):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -150,13 +150,18 @@ class NameKeys:
     initials: str  # first letter of each syllable or word: "hxkj", "at"
 
 
+@lru_cache(maxsize=8192)  # a customer's keys and its search document ask for the same name
 def name_keys(name: str) -> NameKeys:
     """Search keys of a name. Chinese goes through pypinyin with its phrase dictionary, so
     polyphones read in context (长沙 → changsha, 重庆 → chongqing); Latin words and digits
     are kept as they are ("Acme Trading" → "acmetrading", initials "at")."""
-    syllables = _syllables(compact_words(name))
+    return _keys_of_words(compact_words(name))
+
+
+def _keys_of_words(words: Sequence[str]) -> NameKeys:
+    syllables = _syllables(words)
     return NameKeys(
-        key="".join(compact_words(name)),
+        key="".join(words),
         pinyin="".join(syllables),
         initials="".join(syllable[0] for syllable in syllables),
     )
@@ -169,6 +174,11 @@ def compact_words(text: str) -> list[str]:
 def person_pinyins(name: str) -> list[NameKeys]:
     """Keys of a person's name: the everyday reading, plus the surname reading when the name
     starts with a surname read differently as a surname (单田芳: dantianfang and shantianfang)."""
+    return list(_person_keys(name))
+
+
+@lru_cache(maxsize=65536)  # contact names repeat: 王伟, 李娜 ...
+def _person_keys(name: str) -> tuple[NameKeys, ...]:
     keys = name_keys(name)
     for surname, reading in _SURNAME_READINGS.items():
         if keys.key.startswith(surname) and len(keys.key) > len(surname):
@@ -178,8 +188,8 @@ def person_pinyins(name: str) -> list[NameKeys]:
                 pinyin="".join(reading) + rest.pinyin,
                 initials="".join(syllable[0] for syllable in reading) + rest.initials,
             )
-            return [keys] if alternative == keys else [keys, alternative]
-    return [keys]
+            return (keys,) if alternative == keys else (keys, alternative)
+    return (keys,)
 
 
 def _syllables(words: Sequence[str]) -> list[str]:
@@ -197,20 +207,74 @@ def _syllables(words: Sequence[str]) -> list[str]:
     return syllables
 
 
-@lru_cache(maxsize=1)
-def _lazy_pinyin() -> Callable[[str], list[str]]:
-    """pypinyin loads its dictionaries when imported (about 0.3 s): import it when first needed."""
-    from pypinyin import Style, lazy_pinyin
-
-    def convert(han: str) -> list[str]:
-        return [syllable.casefold() for syllable in lazy_pinyin(han, style=Style.NORMAL)]
-
-    return convert
-
-
 @lru_cache(maxsize=65536)
 def _pinyin(han: str) -> tuple[str, ...]:
-    return tuple(_lazy_pinyin()(han))
+    """Toneless syllables of a run of Chinese characters: what ``pypinyin.lazy_pinyin`` gives
+    (its phrase dictionary reads polyphones in context), several times faster."""
+    return _PinyinConverter.get().convert(han)
+
+
+class _PinyinConverter:
+    """``lazy_pinyin(han)`` cuts a run into the longest dictionary phrases, left to right
+    (pypinyin's ``mmseg.seg``), then converts each phrase or character by itself. The cut is
+    done here with plain set look-ups (pypinyin's goes through a method call per prefix), and
+    each phrase is converted once and remembered: "上海", "科技" and "有限公司" recur in
+    thousands of names. A run pypinyin would split first (a character outside its ranges) goes
+    the plain way. ``tests/unit/test_text.py`` checks the results against ``lazy_pinyin``."""
+
+    _instance: _PinyinConverter | None = None
+
+    def __init__(self) -> None:
+        # pypinyin loads its dictionaries when imported (about 0.3 s): only when first needed
+        from pypinyin import Style, lazy_pinyin
+        from pypinyin.constants import PHRASES_DICT, RE_HANS
+        from pypinyin.seg import mmseg
+
+        def plain(text: str) -> tuple[str, ...]:
+            return tuple(syllable.casefold() for syllable in lazy_pinyin(text, Style.NORMAL))
+
+        self._plain = plain
+        self._word = lru_cache(maxsize=131072)(plain)
+        self._phrases: Container[str] = PHRASES_DICT
+        prefixes = getattr(mmseg.p_set, "_set", None)
+        self._prefixes: Container[str] | None = prefixes if isinstance(prefixes, set) else None
+        self._hans = RE_HANS
+
+    @classmethod
+    def get(cls) -> _PinyinConverter:
+        if cls._instance is None:
+            cls._instance = cls()
+        return cls._instance
+
+    def convert(self, han: str) -> tuple[str, ...]:
+        if self._prefixes is None or not self._hans.match(han):
+            return self._plain(han)
+        word = self._word
+        return tuple(syllable for part in self._cut(han, self._prefixes) for syllable in word(part))
+
+    def _cut(self, text: str, prefixes: Container[str]) -> list[str]:
+        """pypinyin's ``mmseg.seg.cut`` (``no_non_phrases=True``): at each position the longest
+        dictionary phrase, else one character; when the rest of the text is a prefix of some
+        phrase but holds none, its characters one by one."""
+        parts: list[str] = []
+        start, length = 0, len(text)
+        while start < length:
+            stop = start + 1
+            end = start + 1
+            while end <= length:
+                candidate = text[start:end]
+                if candidate not in prefixes:
+                    break
+                if candidate in self._phrases:
+                    stop = end
+                end += 1
+            else:
+                if stop == start + 1 and text[start:stop] not in self._phrases:
+                    parts.extend(text[start:])
+                    return parts
+            parts.append(text[start:stop])
+            start = stop
+        return parts
 
 
 # --- the search document ------------------------------------------------------------------
@@ -230,18 +294,24 @@ def search_document(
     # Pinyin and initials without the legal form: nobody types "youxiangongsi" or "yxgs", and
     # in every document those would only make the index slower.
     words = core_words(name)
-    core = name_keys(" ".join(words)) if words else keys
+    core = _keys_of_words(compact_words(" ".join(words))) if words else keys
     parts = [normalize_text(name), keys.key, core.pinyin, core.initials, normalize_text(code)]
     for contact_name, phone in contacts:
-        parts.append(normalize_text(contact_name))
-        for person in person_pinyins(contact_name):
-            parts += [person.key, person.pinyin, person.initials]
+        parts += _person_parts(contact_name)
         if phone:
             normalized = normalize_phone(phone)
             if normalized is not None:
-                parts.append("".join(char for char in normalized if char.isdigit()))
+                parts.append(normalized.lstrip("+"))
     parts += [normalize_text(tag) for tag in tags]
     return " ".join(dict.fromkeys(part for part in parts if part))
+
+
+@lru_cache(maxsize=65536)
+def _person_parts(name: str) -> tuple[str, ...]:
+    parts = [normalize_text(name)]
+    for person in _person_keys(name):
+        parts += [person.key, person.pinyin, person.initials]
+    return tuple(parts)
 
 
 # --- duplicates ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from crm.customers import NewContact, Stage
+from crm.customers import NewContact, Stage, code_number
 from crm.importing import fields as f
 from crm.importing.reader import MAX_ROWS, ImportFileInvalid, RawRow
 from crm.importing.records import (
@@ -50,6 +50,7 @@ class RejectedRow:
 class Outcome:
     counts: Counts
     rejected: tuple[RejectedRow, ...] = field(hash=False)
+    top_code: int = 0  # the highest CRMnnnn number a new customer of the file brings
 
 
 class Owners:
@@ -93,7 +94,7 @@ class ImportRun:
         write: bool = False,
         actor_id: int | None = None,
         at: datetime | None = None,
-        file_codes: frozenset[str] = frozenset(),
+        top_code: int = 0,
     ) -> None:
         self._repository = repository
         self._mapping = tuple(mapping)
@@ -103,14 +104,18 @@ class ImportRun:
         self._write = write
         self._actor_id = actor_id
         self._at = at
-        self._file_codes = file_codes
+        self._top_code = top_code
         self._seen_codes: dict[str, int] = {}
         self._seen_phones: dict[str, int] = {}
         self._seen_customers: dict[int, int] = {}
-        self._imported_codes: set[str] = set()
         self._tally = _Tally()
 
     async def run(self, rows: Iterator[RawRow]) -> Outcome:
+        """Classify (and when writing, write) every row. A commit passes the dry run's
+        ``top_code``: the code counter is moved up to it first, so that the codes given to
+        rows without one never meet a code that a later row of the file brings."""
+        if self._write and self._top_code:
+            await self._repository.keep_counter_at_least(self._top_code)
         chunk: list[RawRow] = []
         for row in rows:
             if not any(row.cells):
@@ -124,9 +129,9 @@ class ImportRun:
                 chunk = []
         if chunk:
             await self._chunk(chunk)
-        if self._write and self._imported_codes:
-            await self._repository.keep_counter_above(self._imported_codes)
-        return Outcome(self._tally.counts(), tuple(self._tally.rejected))
+        if self._write and self._top_code:  # the file changed since the dry run: still past it
+            await self._repository.keep_counter_at_least(self._top_code)
+        return Outcome(self._tally.counts(), tuple(self._tally.rejected), self._top_code)
 
     async def _chunk(self, raw_rows: list[RawRow]) -> None:
         records = [
@@ -163,6 +168,7 @@ class ImportRun:
                     self._reject(raw, tuple(missing))
                     continue
                 self._remember(record, None)
+                self._top_code = max(self._top_code, code_number(record.get(f.CODE) or "") or 0)
                 new.append((record, owner))
                 self._tally.new += 1
             else:
@@ -245,11 +251,10 @@ class ImportRun:
     async def _flush(self, new: list[tuple[Record, int]], updates: list[CustomerUpdate]) -> None:
         assert self._at is not None
         if new:
+            brought = {code for record, _ in new if (code := record.get(f.CODE)) is not None}
             without_code = sum(1 for record, _ in new if record.get(f.CODE) is None)
-            avoid = self._file_codes | self._imported_codes
-            fresh = iter(await self._repository.reserve_codes(without_code, avoid))
+            fresh = iter(await self._repository.reserve_codes(without_code, brought))
             customers = [self._new(record, owner, fresh) for record, owner in new]
-            self._imported_codes.update(customer.code for customer in customers)
             await self._repository.add_customers(customers, self._actor_id, self._at)
         if updates:
             await self._repository.update_customers(updates, self._actor_id, self._at)
@@ -275,16 +280,3 @@ class ImportRun:
 def _duplicate(record: Record, field_name: str, first: int) -> RejectedRow:
     reason = Text("import.reason.duplicate", {"row": first})
     return RejectedRow(record.number, (), (Problem(field_name, reason),), duplicate=True)
-
-
-def file_codes(rows: Iterator[RawRow], mapping: Sequence[str | None]) -> frozenset[str]:
-    """The customer codes the file brings (so that generated codes avoid them)."""
-    try:
-        column = list(mapping).index(f.CODE)
-    except ValueError:
-        return frozenset()
-    codes: set[str] = set()
-    for row in rows:
-        if column < len(row.cells) and row.cells[column]:
-            codes.add(clean(row.cells[column]).replace(" ", "").upper())
-    return frozenset(codes)

@@ -68,11 +68,12 @@ class ImportRepository(Protocol):
 
     async def reserve_codes(self, count: int, avoid: Collection[str]) -> list[str]:
         """``count`` fresh codes from the customer code counter (CRM0001, ...), skipping codes
-        in use or in ``avoid`` (the codes the file itself brings)."""
+        in use or in ``avoid``."""
         ...
 
-    async def keep_counter_above(self, codes: Collection[str]) -> None:
-        """Move the code counter past the numbers of imported CRMnnnn codes."""
+    async def keep_counter_at_least(self, number: int) -> None:
+        """Move the code counter up to ``number`` (the highest CRMnnnn code imported), so
+        that codes given later follow it."""
         ...
 
     async def add_customers(

@@ -1,7 +1,7 @@
 """The use cases: /import opens a dialog; a file gets a proposed column mapping and a dry run;
 the admin corrects columns and the owner; the commit re-reads the file and writes every row in
-the update's one transaction (all or nothing). The dialog keeps the Telegram file id, not the
-bytes."""
+one transaction (all or nothing). The dialog keeps the Telegram file id, not the bytes, and
+what the commit needs from the dry run (the mapping, the owner, the highest code)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from crm.clock import Clock
 from crm.dialogs import Dialog
 from crm.errors import InvalidInput
 from crm.importing.fields import FIELDS, propose_mapping
-from crm.importing.plan import Counts, ImportRun, Outcome, Owners, file_codes
+from crm.importing.plan import Counts, ImportRun, Outcome, Owners
 from crm.importing.reader import Table, read_table
 from crm.members import Member, Role
 from crm.permissions import Action, require
@@ -36,6 +36,7 @@ class ImportSession:
     owner_id: int
     header_row: int
     counts: Counts
+    top_code: int = 0
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -46,6 +47,7 @@ class ImportSession:
             "owner_id": self.owner_id,
             "header_row": self.header_row,
             "counts": list(_counts_tuple(self.counts)),
+            "top_code": self.top_code,
         }
 
     @classmethod
@@ -58,6 +60,7 @@ class ImportSession:
             owner_id=int(data["owner_id"]),
             header_row=int(data["header_row"]),
             counts=Counts(*(int(n) for n in data["counts"])),
+            top_code=int(data.get("top_code", 0)),
         )
 
     @property
@@ -166,16 +169,9 @@ class ImportService:
             table, file_name, "", propose_mapping(table.headers), owner, zone
         )
 
-    async def import_file(
-        self, data: bytes, file_name: str, zone: ZoneInfo, owner_telegram_id: int | None = None
-    ) -> Committed:
-        table = read_table(data, file_name)
-        owner = await self._cli_owner(owner_telegram_id)
-        mapping = propose_mapping(table.headers)
-        session = ImportSession(
-            "", file_name, table.headers, mapping, owner, table.header_row, Counts()
-        )
-        return await self._commit(None, table, session, zone)
+    async def import_file(self, data: bytes, checked: ImportSession, zone: ZoneInfo) -> Committed:
+        """Commit the file as ``check_file`` checked it (its mapping, owner and codes)."""
+        return await self._commit(None, read_table(data, checked.file_name), checked, zone)
 
     # -- the work -------------------------------------------------------------------------
 
@@ -214,7 +210,14 @@ class ImportService:
         outcome = await run.run(table.rows())
         owner = next((m.name for m in members if m.id == owner_id), "?")
         session = ImportSession(
-            file_id, file_name, table.headers, mapping, owner_id, table.header_row, outcome.counts
+            file_id,
+            file_name,
+            table.headers,
+            mapping,
+            owner_id,
+            table.header_row,
+            outcome.counts,
+            outcome.top_code,
         )
         return Preview(session, owner, outcome)
 
@@ -222,7 +225,6 @@ class ImportService:
         self, member: Member | None, table: Table, session: ImportSession, zone: ZoneInfo
     ) -> Committed:
         now = self._clock.now()
-        codes = file_codes(table.rows(), session.mapping)
         members = await self._uow.members.list_active()
         run = ImportRun(
             self._uow.imports,
@@ -233,7 +235,7 @@ class ImportService:
             write=True,
             actor_id=member.id if member else None,
             at=now,
-            file_codes=codes,
+            top_code=session.top_code,
         )
         outcome = await run.run(table.rows())
         counts = outcome.counts

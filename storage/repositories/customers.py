@@ -22,6 +22,7 @@ from crm.customers import (
     StageChange,
     Tag,
     TagSource,
+    customer_code,
 )
 from crm.text import name_keys, phone_tail_key, search_document
 from storage.models import (
@@ -124,7 +125,7 @@ class SqlCustomerRepository:
             )
             if value is None:
                 raise LookupError("the customer code counter is missing (run the migrations)")
-            code = f"CRM{value:04d}"
+            code = customer_code(value)
             taken = await self._session.scalar(
                 select(CustomerRow.id).where(CustomerRow.code == code)
             )

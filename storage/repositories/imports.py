@@ -6,7 +6,6 @@ its trigger suspended inside the transaction."""
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
@@ -16,10 +15,9 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Table, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.customers import Stage
-from crm.importing.keys import SearchKeys
+from crm.customers import Stage, customer_code
 from crm.importing.records import ContactPatch, CustomerUpdate, Existing, ImportedCustomer
-from crm.text import normalize_text, phone_tail_key
+from crm.text import name_keys, normalize_text, phone_tail_key, search_document
 from storage.models import (
     ContactRow,
     CounterRow,
@@ -31,7 +29,6 @@ from storage.models import (
 from storage.repositories.customers import CODE_COUNTER
 
 BATCH = 900  # bound parameters per IN (...)
-_CODE_NUMBER = re.compile(r"CRM(\d{1,12})")
 T = TypeVar("T")
 # Core tables: executemany, without the ORM's per-row work
 _CUSTOMERS = cast(Table, CustomerRow.__table__)
@@ -52,7 +49,6 @@ def _batches(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
 class SqlImportRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        self._keys = SearchKeys()
 
     async def by_codes(self, codes: Collection[str]) -> dict[str, Existing]:
         found: dict[str, Existing] = {}
@@ -105,7 +101,7 @@ class SqlImportRepository:
             )
             if last is None:
                 raise LookupError("the customer code counter is missing (run the migrations)")
-            candidates = [f"CRM{number:04d}" for number in range(last - need + 1, last + 1)]
+            candidates = [customer_code(number) for number in range(last - need + 1, last + 1)]
             taken: set[str] = set()
             wanted = set(candidates)
             # the candidates of one width are one range of the code index (a range, not an
@@ -121,15 +117,11 @@ class SqlImportRepository:
             codes += [code for code in candidates if code not in taken and code not in avoid]
         return codes
 
-    async def keep_counter_above(self, codes: Collection[str]) -> None:
-        numbers = [int(m.group(1)) for code in codes if (m := _CODE_NUMBER.fullmatch(code))]
-        if not numbers:
-            return
-        highest = max(numbers)
+    async def keep_counter_at_least(self, number: int) -> None:
         await self._session.execute(
             update(CounterRow)
-            .where(CounterRow.name == CODE_COUNTER, CounterRow.value < highest)
-            .values(value=highest)
+            .where(CounterRow.name == CODE_COUNTER, CounterRow.value < number)
+            .values(value=number)
         )
 
     async def add_customers(
@@ -141,7 +133,8 @@ class SqlImportRepository:
         for customer in customers:
             contact = customer.contact
             people = [(contact.name, contact.phone)] if contact else []
-            keys, document = self._keys.keys_and_document(customer.name, customer.code, people, [])
+            keys = name_keys(customer.name)
+            document = search_document(customer.name, customer.code, people, [])
             rows.append(
                 {
                     "code": customer.code,
@@ -225,7 +218,7 @@ class SqlImportRepository:
             values.update(change.values)
             new_name = change.values.get("name")
             if isinstance(new_name, str) and new_name != name:
-                keys = self._keys.name_keys(new_name)
+                keys = name_keys(new_name)
                 values |= {
                     "name_key": keys.key,
                     "name_pinyin": keys.pinyin,
@@ -250,7 +243,7 @@ class SqlImportRepository:
                     contact_inserts,
                     at,
                 )
-            values["search_text"] = self._keys.document(
+            values["search_text"] = search_document(
                 name,
                 code,
                 [(p["name"], p["phone"]) for p in people],

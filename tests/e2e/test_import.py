@@ -128,8 +128,8 @@ async def test_dry_run_returns_an_error_file_then_an_atomic_commit_updates(
     assert "新增 2 位客户，更新 1 位，跳过 3 行" in done.text, done.text
     assert await customers(kehu) == [
         ("CRM0001", "华信科技", "deal", "制造业"),
-        ("CRM0002", "新星贸易", "potential", None),
         ("CRM0100", "YY集团", "intent", "零售"),
+        ("CRM0101", "新星贸易", "potential", None),  # a given code comes after the file's
     ]
     async with kehu.unit_of_work() as uow:
         notes = await uow.session.scalar(text("SELECT notes FROM customers WHERE code='CRM0001'"))

@@ -17,7 +17,7 @@ from crm.access import Visibility
 from crm.clock import FakeClock
 from crm.customer_service import CustomerService
 from crm.customers import NewContact, NewCustomer, Stage
-from crm.importing.service import ImportService
+from crm.importing.service import Committed, ImportService
 from crm.members import Member, NewMember, Role
 from storage.db import create_engine, session_factory
 from storage.models import ContactRow, CustomerRow, StageChangeRow
@@ -50,6 +50,12 @@ def clock() -> FakeClock:
 
 def unit(engine: AsyncEngine, clock: FakeClock) -> SqlUnitOfWork:
     return SqlUnitOfWork(session_factory(engine), clock)
+
+
+async def commit_file(service: ImportService, data: bytes, name: str) -> Committed:
+    """What ``kehu import FILE --commit`` does: the dry run, then the commit of what it saw."""
+    checked = await service.check_file(data, name, ZONE)
+    return await service.import_file(data, checked.session, ZONE)
 
 
 async def admin_with_customer(engine: AsyncEngine, clock: FakeClock) -> Member:
@@ -93,9 +99,7 @@ async def test_dry_run_counts_and_writes_nothing(engine, clock) -> None:
 async def test_commit_updates_instead_of_duplicating_and_is_searchable(engine, clock) -> None:
     admin = await admin_with_customer(engine, clock)
     async with unit(engine, clock) as uow:
-        committed = await ImportService(uow, clock).import_file(
-            CSV.encode("utf-8-sig"), "a.csv", ZONE
-        )
+        committed = await commit_file(ImportService(uow, clock), CSV.encode("utf-8-sig"), "a.csv")
         await uow.commit()
     assert (committed.counts.new, committed.counts.updated) == (2, 2)
     async with unit(engine, clock) as uow:
@@ -103,11 +107,12 @@ async def test_commit_updates_instead_of_duplicating_and_is_searchable(engine, c
             row.code: row
             for row in await uow.session.scalars(select(CustomerRow).order_by(CustomerRow.id))
         }
-        assert sorted(rows) == ["CRM0001", "CRM0002", "CRM0003", "CRM0500"]
+        # the file brings CRM0500: the code given to the row without one comes after it
+        assert sorted(rows) == ["CRM0001", "CRM0002", "CRM0500", "CRM0501"]
         first = rows["CRM0001"]
         assert (first.stage, first.industry, first.notes) == (Stage.DEAL, "制造业", "续约")
         assert (rows["CRM0002"].notes, rows["CRM0002"].name) == ("改了备注", "远大物流")
-        assert rows["CRM0003"].name == "新星贸易"
+        assert rows["CRM0501"].name == "新星贸易"
         assert rows["CRM0500"].name == "YY集团"
         contacts = await uow.session.scalars(
             select(ContactRow.phone).where(ContactRow.customer_id == first.id)
@@ -129,16 +134,16 @@ async def test_commit_updates_instead_of_duplicating_and_is_searchable(engine, c
             hits = await uow.search.search(query, visibility)
             assert hits, query
         assert (await uow.search.search("9012", visibility))[0].code == "CRM0500"
-        # next customer made in the chat continues after the imported CRM0500
+        # the next customer made in the chat continues after them
         code = await uow.customers.next_code()
-        assert code == "CRM0501"
+        assert code == "CRM0502"
 
 
 async def test_search_keys_match_a_customer_created_in_the_chat(engine, clock) -> None:
     admin = await admin_with_customer(engine, clock)
     data = "客户名称,联系人,电话\n重庆长安汽车股份有限公司,单田芳,13800001111\n".encode()
     async with unit(engine, clock) as uow:
-        await ImportService(uow, clock).import_file(data, "b.csv", ZONE)
+        await commit_file(ImportService(uow, clock), data, "b.csv")
         await CustomerService(uow, clock, "zh").create(
             admin,
             NewCustomer(
@@ -164,7 +169,7 @@ async def test_search_keys_match_a_customer_created_in_the_chat(engine, clock) -
 async def test_without_commit_nothing_is_written(engine, clock) -> None:
     await admin_with_customer(engine, clock)
     async with unit(engine, clock) as uow:
-        await ImportService(uow, clock).import_file(CSV.encode(), "a.csv", ZONE)
+        await commit_file(ImportService(uow, clock), CSV.encode(), "a.csv")
         assert await uow.session.scalar(select(func.count()).select_from(CustomerRow)) == 4
     async with unit(engine, clock) as uow:
         assert await uow.session.scalar(select(func.count()).select_from(CustomerRow)) == 2
@@ -184,7 +189,7 @@ async def test_owner_column_and_the_search_index_stays_whole(engine, clock, back
         ",新客户丙,赵六,13500000003,不存在的人\n"
     ).encode()
     async with unit(engine, clock) as uow:
-        committed = await ImportService(uow, clock).import_file(data, "o.csv", ZONE)
+        committed = await commit_file(ImportService(uow, clock), data, "o.csv")
         await uow.commit()
     assert (committed.counts.new, committed.counts.updated, committed.counts.invalid) == (2, 1, 1)
     async with unit(engine, clock) as uow:
@@ -218,7 +223,7 @@ async def test_imported_rows_are_stored_as_the_chat_stores_them(engine, clock) -
     await admin_with_customer(engine, clock)  # 华信科技 (张伟 13912345678) and 远大物流
     data = "客户名称,联系人,联系方式\n新星贸易,孙丽,13600000009\n".encode()
     async with unit(engine, clock) as uow:
-        committed = await ImportService(uow, clock).import_file(data, "s.csv", ZONE)
+        committed = await commit_file(ImportService(uow, clock), data, "s.csv")
         await uow.commit()
     assert committed.counts.new == 1
     customer_sql = text(
