@@ -5,6 +5,7 @@ writes each chunk with bulk statements inside the caller's one transaction."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -114,8 +115,24 @@ class ImportRun:
         """Classify (and when writing, write) every row. A commit passes the dry run's
         ``top_code``: the code counter is moved up to it first, so that the codes given to
         rows without one never meet a code that a later row of the file brings."""
-        if self._write and self._top_code:
-            await self._repository.keep_counter_at_least(self._top_code)
+        if not self._write:
+            await self._all(rows)
+            return self._outcome()
+        await self._repository.begin_bulk_writes()
+        try:
+            if self._top_code:
+                await self._repository.keep_counter_at_least(self._top_code)
+            await self._all(rows)
+            if self._top_code:  # in case the file changed since the dry run: still past it
+                await self._repository.keep_counter_at_least(self._top_code)
+        except BaseException:
+            with suppress(Exception):  # the transaction is rolled back: leave the store as it was
+                await self._repository.end_bulk_writes()
+            raise
+        await self._repository.end_bulk_writes()
+        return self._outcome()
+
+    async def _all(self, rows: Iterator[RawRow]) -> None:
         chunk: list[RawRow] = []
         for row in rows:
             if not any(row.cells):
@@ -129,8 +146,8 @@ class ImportRun:
                 chunk = []
         if chunk:
             await self._chunk(chunk)
-        if self._write and self._top_code:  # the file changed since the dry run: still past it
-            await self._repository.keep_counter_at_least(self._top_code)
+
+    def _outcome(self) -> Outcome:
         return Outcome(self._tally.counts(), tuple(self._tally.rejected), self._top_code)
 
     async def _chunk(self, raw_rows: list[RawRow]) -> None:

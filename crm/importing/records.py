@@ -62,6 +62,13 @@ class ImportRepository(Protocol):
 
     async def by_codes(self, codes: Collection[str]) -> dict[str, Existing]: ...
 
+    async def begin_bulk_writes(self) -> None:
+        """Before the first write of an import: the store may set itself up for many rows
+        (one transaction, ended by ``end_bulk_writes`` before it commits)."""
+        ...
+
+    async def end_bulk_writes(self) -> None: ...
+
     async def by_phones(self, phones: Collection[str]) -> dict[str, list[Existing]]:
         """Customers with a contact of that (normalised) phone, by phone."""
         ...

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.access import Visibility
@@ -21,6 +22,7 @@ from crm.importing.service import Committed, ImportService
 from crm.members import Member, NewMember, Role
 from storage.db import create_engine, session_factory
 from storage.models import ContactRow, CustomerRow, StageChangeRow
+from storage.repositories.imports import SqlImportRepository
 from storage.uow import SqlUnitOfWork
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -243,3 +245,37 @@ async def test_imported_rows_are_stored_as_the_chat_stores_them(engine, clock) -
             chat = (await uow.session.execute(sql, {"name": "远大物流"})).all()
             imported = (await uow.session.execute(sql, {"name": "新星贸易"})).all()
             assert imported == chat
+
+
+async def test_bulk_writes_leave_checks_and_triggers_as_they_were(
+    engine, clock, backend, monkeypatch
+) -> None:
+    """On SQLite the commit drops the FTS triggers and skips CHECK constraints while it writes;
+    after it, successful or not, the connection checks again and the triggers are back."""
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL writes with its constraints and indexes as they are")
+    await admin_with_customer(engine, clock)
+    bogus = text(
+        "INSERT INTO stage_changes (customer_id, to_stage, changed_at)"
+        " VALUES (1, 'bogus', '2026-01-01 00:00:00')"
+    )
+
+    async def broken(*args: object) -> None:
+        raise RuntimeError("disk full")
+
+    async with unit(engine, clock) as uow:
+        await commit_file(ImportService(uow, clock), CSV.encode(), "a.csv")
+        with pytest.raises(IntegrityError):
+            await uow.session.execute(bogus)
+    monkeypatch.setattr(SqlImportRepository, "update_customers", broken)
+    async with unit(engine, clock) as uow:
+        with pytest.raises(RuntimeError):
+            await commit_file(ImportService(uow, clock), CSV.encode(), "a.csv")
+        with pytest.raises(IntegrityError):
+            await uow.session.execute(bogus)
+    async with unit(engine, clock) as uow:
+        triggers = await uow.session.scalar(
+            text("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'")
+        )
+        assert triggers == 3
+        assert await uow.session.scalar(select(func.count()).select_from(CustomerRow)) == 2
