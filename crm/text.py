@@ -290,12 +290,14 @@ def search_document(
     name, its compact key, pinyin and initials (of the name without its legal form), code,
     contact names (with their pinyin and initials), contact phone digits, tag names. Stored in
     ``customers.search_text``."""
-    keys = name_keys(name)
+    name_text = normalize_text(name)
+    words = _WORD.findall(name_text)
+    keys = name_keys(name)  # remembered: the caller has usually just asked for it
     # Pinyin and initials without the legal form: nobody types "youxiangongsi" or "yxgs", and
     # in every document those would only make the index slower.
-    words = core_words(name)
-    core = _keys_of_words(compact_words(" ".join(words))) if words else keys
-    parts = [normalize_text(name), keys.key, core.pinyin, core.initials, normalize_text(code)]
+    core_words = _without_legal_form(words)
+    core = _keys_of_words(core_words) if core_words and core_words != words else keys
+    parts = [name_text, keys.key, core.pinyin, core.initials, normalize_text(code)]
     for contact_name, phone in contacts:
         parts += _person_parts(contact_name)
         if phone:
@@ -326,7 +328,11 @@ def legal_core(name: str) -> str:
 def core_words(name: str) -> list[str]:
     """The name's words (letter and digit runs, normalised) without legal-form endings;
     empty when the name is nothing but a legal form."""
-    words = compact_words(name)
+    return _without_legal_form(compact_words(name))
+
+
+def _without_legal_form(name_words: Sequence[str]) -> list[str]:
+    words = list(name_words)
     if all(word in _EN_LEGAL_WORDS for word in words):
         return []
     while words[-1] in _EN_LEGAL_WORDS:

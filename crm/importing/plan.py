@@ -4,6 +4,7 @@ writes each chunk with bulk statements inside the caller's one transaction."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from crm.members import Member
 from crm.texts import Text
 
 CHUNK = 2_000
+_YIELD_EVERY = 250
 _NEW_FIELDS = (f.INDUSTRY, f.SIZE, f.SOURCE, f.DEMAND_TYPE, f.REGION, f.ROUTE, f.NOTES)
 
 
@@ -133,27 +135,48 @@ class ImportRun:
         return self._outcome()
 
     async def _all(self, rows: Iterator[RawRow]) -> None:
-        chunk: list[RawRow] = []
+        """Chunk by chunk: while the store writes one chunk, the next one is read and parsed
+        (the database works in its own thread, or server: the two overlap). The next chunk's
+        look-ups wait for the writes, so each chunk sees the ones before it written."""
+        writing: asyncio.Task[None] | None = None
+        try:
+            while chunk := await self._next_chunk(rows):
+                if writing is not None:
+                    await writing
+                new, updates = await self._sort(chunk)
+                if self._write:
+                    writing = asyncio.ensure_future(self._flush(new, updates))
+            if writing is not None:
+                await writing
+        except BaseException:
+            if writing is not None:  # let the writes end before the caller rolls back
+                with suppress(Exception):
+                    await writing
+            raise
+
+    async def _next_chunk(self, rows: Iterator[RawRow]) -> list[tuple[RawRow, Record]]:
+        chunk: list[tuple[RawRow, Record]] = []
         for row in rows:
             if not any(row.cells):
                 continue
             self._tally.rows += 1
             if self._tally.rows > MAX_ROWS:
                 raise ImportFileInvalid("import.error_too_many_rows", limit=MAX_ROWS)
-            chunk.append(row)
+            chunk.append((row, parse_row(row.number, row.cells, self._mapping, self._zone)))
+            if len(chunk) % _YIELD_EVERY == 0:
+                # not a wait: lets the pending writes (and other updates) go on meanwhile
+                await asyncio.sleep(0)
             if len(chunk) == CHUNK:
-                await self._chunk(chunk)
-                chunk = []
-        if chunk:
-            await self._chunk(chunk)
+                break
+        return chunk
 
     def _outcome(self) -> Outcome:
         return Outcome(self._tally.counts(), tuple(self._tally.rejected), self._top_code)
 
-    async def _chunk(self, raw_rows: list[RawRow]) -> None:
-        records = [
-            (raw, parse_row(raw.number, raw.cells, self._mapping, self._zone)) for raw in raw_rows
-        ]
+    async def _sort(
+        self, records: list[tuple[RawRow, Record]]
+    ) -> tuple[list[tuple[Record, int]], list[CustomerUpdate]]:
+        """Each row of the chunk: new, an update, or left out (counted and kept)."""
         codes = {r.values[f.CODE] for _, r in records if not r.problems and f.CODE in r.values}
         phones = {r.phone for _, r in records if not r.problems and r.phone}
         by_code = await self._repository.by_codes(codes) if codes else {}
@@ -192,8 +215,7 @@ class ImportRun:
                 self._remember(record, outcome.id)
                 updates.append(self._update(record, outcome))
                 self._tally.updated += 1
-        if self._write:
-            await self._flush(new, updates)
+        return new, updates
 
     def _classify(
         self,
