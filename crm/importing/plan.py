@@ -5,15 +5,14 @@ writes each chunk with bulk statements inside the caller's one transaction."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from crm.customers import NewContact, Stage, code_number
 from crm.importing import fields as f
-from crm.importing.reader import MAX_ROWS, ImportFileInvalid, RawRow
+from crm.importing.reader import RawRow
 from crm.importing.records import (
     ContactPatch,
     CustomerUpdate,
@@ -21,12 +20,11 @@ from crm.importing.records import (
     ImportedCustomer,
     ImportRepository,
 )
-from crm.importing.rows import Problem, Record, clean, parse_row
+from crm.importing.rows import Problem, Record, clean
+from crm.importing.source import Chunk
 from crm.members import Member
 from crm.texts import Text
 
-CHUNK = 2_000
-_YIELD_EVERY = 250
 _NEW_FIELDS = (f.INDUSTRY, f.SIZE, f.SOURCE, f.DEMAND_TYPE, f.REGION, f.ROUTE, f.NOTES)
 
 
@@ -89,10 +87,8 @@ class ImportRun:
     def __init__(
         self,
         repository: ImportRepository,
-        mapping: Sequence[str | None],
         owners: Owners,
         default_owner: int,
-        zone: ZoneInfo,
         *,
         write: bool = False,
         actor_id: int | None = None,
@@ -100,10 +96,8 @@ class ImportRun:
         top_code: int = 0,
     ) -> None:
         self._repository = repository
-        self._mapping = tuple(mapping)
         self._owners = owners
         self._default_owner = default_owner
-        self._zone = zone
         self._write = write
         self._actor_id = actor_id
         self._at = at
@@ -113,18 +107,18 @@ class ImportRun:
         self._seen_customers: dict[int, int] = {}
         self._tally = _Tally()
 
-    async def run(self, rows: Iterator[RawRow]) -> Outcome:
+    async def run(self, chunks: AsyncIterator[Chunk]) -> Outcome:
         """Classify (and when writing, write) every row. A commit passes the dry run's
         ``top_code``: the code counter is moved up to it first, so that the codes given to
         rows without one never meet a code that a later row of the file brings."""
         if not self._write:
-            await self._all(rows)
+            await self._all(chunks)
             return self._outcome()
         await self._repository.begin_bulk_writes()
         try:
             if self._top_code:
                 await self._repository.keep_counter_at_least(self._top_code)
-            await self._all(rows)
+            await self._all(chunks)
             if self._top_code:  # in case the file changed since the dry run: still past it
                 await self._repository.keep_counter_at_least(self._top_code)
         except BaseException:
@@ -134,13 +128,15 @@ class ImportRun:
         await self._repository.end_bulk_writes()
         return self._outcome()
 
-    async def _all(self, rows: Iterator[RawRow]) -> None:
+    async def _all(self, chunks: AsyncIterator[Chunk]) -> None:
         """Chunk by chunk: while the store writes one chunk, the next one is read and parsed
-        (the database works in its own thread, or server: the two overlap). The next chunk's
-        look-ups wait for the writes, so each chunk sees the ones before it written."""
+        (the database works in its own thread, or server, the parsing here between awaits or
+        in a helper process: they overlap). The next chunk's look-ups wait for the writes, so
+        each chunk sees the ones before it written."""
         writing: asyncio.Task[None] | None = None
         try:
-            while chunk := await self._next_chunk(rows):
+            async for chunk in chunks:
+                self._tally.rows += len(chunk)
                 if writing is not None:
                     await writing
                 new, updates = await self._sort(chunk)
@@ -153,22 +149,6 @@ class ImportRun:
                 with suppress(Exception):
                     await writing
             raise
-
-    async def _next_chunk(self, rows: Iterator[RawRow]) -> list[tuple[RawRow, Record]]:
-        chunk: list[tuple[RawRow, Record]] = []
-        for row in rows:
-            if not any(row.cells):
-                continue
-            self._tally.rows += 1
-            if self._tally.rows > MAX_ROWS:
-                raise ImportFileInvalid("import.error_too_many_rows", limit=MAX_ROWS)
-            chunk.append((row, parse_row(row.number, row.cells, self._mapping, self._zone)))
-            if len(chunk) % _YIELD_EVERY == 0:
-                # not a wait: lets the pending writes (and other updates) go on meanwhile
-                await asyncio.sleep(0)
-            if len(chunk) == CHUNK:
-                break
-        return chunk
 
     def _outcome(self) -> Outcome:
         return Outcome(self._tally.counts(), tuple(self._tally.rejected), self._top_code)

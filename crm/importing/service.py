@@ -14,9 +14,9 @@ from crm.audit import AuditEntry
 from crm.clock import Clock
 from crm.dialogs import Dialog
 from crm.errors import InvalidInput
-from crm.importing.fields import FIELDS, propose_mapping
+from crm.importing.fields import FIELDS
 from crm.importing.plan import Counts, ImportRun, Outcome, Owners
-from crm.importing.reader import Table, read_table
+from crm.importing.source import ParsedFile, parsed_file
 from crm.members import Member, Role
 from crm.permissions import Action, require
 from crm.ports import UnitOfWork
@@ -113,10 +113,8 @@ class ImportService:
     ) -> Preview:
         """A file arrived: propose the mapping, dry-run it, keep the choices in the dialog."""
         require(member, Action.IMPORT_CUSTOMERS)
-        table = read_table(data, file_name)
-        preview = await self._dry_run(
-            table, file_name, file_id, propose_mapping(table.headers), member.id, zone
-        )
+        async with parsed_file(data, file_name, zone) as parsed:
+            preview = await self._dry_run(parsed, file_name, file_id, member.id)
         await self._save(member, preview.session)
         return preview
 
@@ -147,7 +145,7 @@ class ImportService:
 
     async def commit(self, member: Member, data: bytes, zone: ZoneInfo) -> Committed:
         session = await self.session(member)
-        committed = await self._commit(member, read_table(data, session.file_name), session, zone)
+        committed = await self._commit(member, data, session, zone)
         await self._uow.dialogs.clear(member.id)
         return committed
 
@@ -163,15 +161,13 @@ class ImportService:
     async def check_file(
         self, data: bytes, file_name: str, zone: ZoneInfo, owner_telegram_id: int | None = None
     ) -> Preview:
-        table = read_table(data, file_name)
         owner = await self._cli_owner(owner_telegram_id)
-        return await self._dry_run(
-            table, file_name, "", propose_mapping(table.headers), owner, zone
-        )
+        async with parsed_file(data, file_name, zone) as parsed:
+            return await self._dry_run(parsed, file_name, "", owner)
 
     async def import_file(self, data: bytes, checked: ImportSession, zone: ZoneInfo) -> Committed:
         """Commit the file as ``check_file`` checked it (its mapping, owner and codes)."""
-        return await self._commit(None, read_table(data, checked.file_name), checked, zone)
+        return await self._commit(None, data, checked, zone)
 
     # -- the work -------------------------------------------------------------------------
 
@@ -185,59 +181,52 @@ class ImportService:
         mapping: tuple[str | None, ...] | None = None,
         owner_id: int | None = None,
     ) -> Preview:
-        preview = await self._dry_run(
-            read_table(data, session.file_name),
-            session.file_name,
-            session.file_id,
-            mapping if mapping is not None else session.mapping,
-            owner_id if owner_id is not None else session.owner_id,
-            zone,
-        )
+        chosen = mapping if mapping is not None else session.mapping
+        async with parsed_file(data, session.file_name, zone, chosen) as parsed:
+            preview = await self._dry_run(
+                parsed,
+                session.file_name,
+                session.file_id,
+                owner_id if owner_id is not None else session.owner_id,
+            )
         await self._save(member, preview.session)
         return preview
 
     async def _dry_run(
-        self,
-        table: Table,
-        file_name: str,
-        file_id: str,
-        mapping: tuple[str | None, ...],
-        owner_id: int,
-        zone: ZoneInfo,
+        self, parsed: ParsedFile, file_name: str, file_id: str, owner_id: int
     ) -> Preview:
         members = await self._uow.members.list_active()
-        run = ImportRun(self._uow.imports, mapping, Owners(members), owner_id, zone)
-        outcome = await run.run(table.rows())
+        run = ImportRun(self._uow.imports, Owners(members), owner_id)
+        outcome = await run.run(parsed.chunks)
         owner = next((m.name for m in members if m.id == owner_id), "?")
         session = ImportSession(
             file_id,
             file_name,
-            table.headers,
-            mapping,
+            parsed.headers,
+            parsed.mapping,
             owner_id,
-            table.header_row,
+            parsed.header_row,
             outcome.counts,
             outcome.top_code,
         )
         return Preview(session, owner, outcome)
 
     async def _commit(
-        self, member: Member | None, table: Table, session: ImportSession, zone: ZoneInfo
+        self, member: Member | None, data: bytes, session: ImportSession, zone: ZoneInfo
     ) -> Committed:
         now = self._clock.now()
         members = await self._uow.members.list_active()
         run = ImportRun(
             self._uow.imports,
-            session.mapping,
             Owners(members),
             session.owner_id,
-            zone,
             write=True,
             actor_id=member.id if member else None,
             at=now,
             top_code=session.top_code,
         )
-        outcome = await run.run(table.rows())
+        async with parsed_file(data, session.file_name, zone, session.mapping) as parsed:
+            outcome = await run.run(parsed.chunks)
         counts = outcome.counts
         await self._uow.audit.record(
             AuditEntry(

@@ -36,16 +36,28 @@ class Period:
 
     @property
     def token(self) -> str:
-        """Compact form for button data: 20261101-20261130."""
+        """The dates, compact (file names, the audit log): 20261101-20261130."""
         return f"{self.first_day:%Y%m%d}-{self.last_day:%Y%m%d}"
+
+    @property
+    def button_token(self) -> str:
+        """For button data: the token, then a preset's name (20261101-20261130-this_month),
+        so the PDF of a preset is titled with it too."""
+        return self.token if self.kind == CUSTOM else f"{self.token}-{self.kind}"
 
     @classmethod
     def from_token(cls, token: str) -> Period:
-        first, _, last = token.partition("-")
+        """A ``token`` or ``button_token``. A preset's name on dates of another shape (a forged
+        button) is dropped: the period is then a custom one."""
+        first, _, rest = token.partition("-")
+        last, _, kind = rest.partition("-")
         try:
-            return cls(_compact(first), _compact(last))
+            period = cls(_compact(first), _compact(last))
         except ValueError:
             raise InvalidInput("report.bad_range", example=EXAMPLE) from None
+        if kind in PRESETS and _fits(kind, period):
+            return cls(period.first_day, period.last_day, kind)
+        return period
 
 
 def preset(kind: str, today: date) -> Period:
@@ -91,6 +103,13 @@ def parse_range(text: str) -> Period:
     if period.days > MAX_DAYS:
         raise InvalidInput("report.range_too_long", days=MAX_DAYS, example=EXAMPLE)
     return period
+
+
+def _fits(kind: str, period: Period) -> bool:
+    """Whether the dates are a whole week, month or quarter, as the preset ``kind`` covers."""
+    shape = {"last_week": "this_week", "last_month": "this_month"}.get(kind, kind)
+    whole = preset(shape, period.first_day)
+    return (whole.first_day, whole.last_day) == (period.first_day, period.last_day)
 
 
 def _month_end(day: date) -> date:
