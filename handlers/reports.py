@@ -83,7 +83,10 @@ def _periods(context: KehuContext) -> InlineKeyboardMarkup:
 
 
 def _report_keyboard(context: KehuContext, period: Period) -> InlineKeyboardMarkup:
-    rows = [[InlineKeyboardButton(context.t("report.pdf"), callback_data=f"rp:pdf:{period.token}")]]
+    pdf_button = InlineKeyboardButton(
+        context.t("report.pdf"), callback_data=f"rp:pdf:{period.button_token}"
+    )
+    rows = [[pdf_button]]
     return InlineKeyboardMarkup(rows + list(_periods(context).inline_keyboard))
 
 
@@ -99,10 +102,11 @@ def percent(share: float) -> str:
     return f"{value:g}%"
 
 
-def title(report: Report, t: Translate) -> str:
+def title(report: Report, t: Translate, key: str = "report.title") -> str:
+    """The dates, and a preset's name after them (``key``: the PDF's own, without emoji)."""
     label = t(f"report.period.{report.kind}") if report.kind != CUSTOM else ""
     return t(
-        "report.title",
+        key,
         first=report.first_day.isoformat(),
         last=report.last_day.isoformat(),
         label=t("report.label", label=label) if label else "",
@@ -421,7 +425,7 @@ def report_pdf(report: Report, member: Member, t: Translate, zone: ZoneInfo | No
         blocks.append(pdf.NewPage())
         blocks.append(pdf.Heading(t("report.section.charts")))
         blocks += [pdf.Picture(png, caption) for png, caption in pictures]
-    return pdf.build(title(report, t), blocks)
+    return pdf.build(title(report, t, "report.pdf_title"), blocks)
 
 
 def _grid_or_none(

@@ -1,7 +1,8 @@
 """/report end to end on a known data set (the one of tests/integration/test_report_queries.py):
 an admin's custom period with every figure checked, the charts and the PDF (Chinese text in
 the embedded font, audit-logged), a manager's preset scoped to the team, a rep refused, and
-bad periods answered in the user's language without anything written."""
+bad periods answered in the user's language without anything written. A preset's PDF is titled
+with the period's name, a custom range's with its dates only."""
 
 from __future__ import annotations
 
@@ -93,6 +94,7 @@ async def test_custom_period_report_with_charts_and_pdf(kehu: Harness) -> None:
     assert document.document.startswith(b"%PDF")
     assert any("WenQuanYiMicroHei" in font for font in embedded_fonts(document.document))
     content = pdf_text(document.document)
+    assert content.splitlines()[0] == "经营报表 · 2026-11-01 至 2026-11-20"  # a custom range: dates
     for expected in ("经营报表", "全部客户", "甲科技", "¥49,500.50", "制造业", "张伟", "复购"):
         assert expected in content, expected
     assert content.index("概览") < content.index("阶段漏斗") < content.index("客户构成")
@@ -121,6 +123,14 @@ async def test_manager_this_month_is_scoped_to_the_team(kehu: Harness) -> None:
         assert expected in lines, f"{expected!r} not in\n{report.text}"
     assert "戊电子" not in report.text
     assert "张伟" not in report.text
+
+    document = await kehu.tap(manager, report, "rp:pdf:")  # the PDF of the preset: its name too
+    assert document.kind == "document"
+    assert document.file_name == "kehu-report-20261101-20261130.pdf"
+    assert document.document is not None
+    assert pdf_text(document.document).splitlines()[0] == (
+        "经营报表 · 2026-11-01 至 2026-11-30（本月）"
+    )
 
 
 async def test_a_rep_may_not_see_reports(kehu: Harness) -> None:

@@ -151,6 +151,38 @@ def test_token_round_trip_and_forged_tokens() -> None:
         Period.from_token("20261301-20261120")
 
 
+@pytest.mark.parametrize(
+    ("kind", "today"),
+    [
+        ("this_week", date(2026, 11, 25)),
+        ("last_week", date(2026, 11, 25)),
+        ("this_month", date(2026, 11, 25)),
+        ("last_month", date(2026, 1, 31)),
+        ("quarter", date(2026, 11, 25)),
+    ],
+)
+def test_a_presets_button_token_keeps_its_name(kind: str, today: date) -> None:
+    period = preset(kind, today)
+    assert period.button_token == f"{period.token}-{kind}"
+    assert len(f"rp:pdf:{period.button_token}") <= 64  # Telegram's limit on callback data
+    assert Period.from_token(period.button_token) == period
+
+
+def test_a_custom_button_token_is_the_dates_and_forged_names_are_dropped() -> None:
+    custom = Period(date(2026, 11, 1), date(2026, 11, 20))
+    assert custom.button_token == custom.token == "20261101-20261120"
+    assert Period.from_token(custom.button_token).kind == "custom"
+    # a preset's name on dates that are not that whole week / month / quarter, or unknown
+    for forged in (
+        "20261101-20261120-this_month",
+        "20261124-20261130-this_week",
+        "20261101-20261130-quarter",
+        "20261101-20261130-fortnight",
+    ):
+        period = Period.from_token(forged)
+        assert (period.token, period.kind) == (forged[:17], "custom")
+
+
 # -- the service against fake queries ----------------------------------------------------------
 
 

@@ -8,8 +8,18 @@ import base64
 import re
 import time
 import zlib
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
 
 from bot import pdf
+from bot.i18n import Catalogue
+from crm.reports.records import Funnel, Report, Totals
+from handlers.reports import report_pdf
+from tests.unit.test_reports import member
 
 _OBJECT_START = re.compile(rb"(\d+) 0 obj\s*")
 _FONT_RESOURCE = re.compile(rb"/(F\d+(?:\+\d+)?) (\d+) 0 R")
@@ -136,25 +146,11 @@ def test_a_picture_page_is_built_quickly() -> None:
     assert "客户行业分布" in pdf_text(data)
 
 
-def test_an_empty_report_still_makes_a_pdf() -> None:
-    from datetime import UTC, date, datetime
-    from decimal import Decimal
-    from typing import Any
-
-    from bot.i18n import Catalogue
-    from crm.reports.records import Funnel, Report, Totals
-    from handlers.reports import report_pdf
-    from tests.unit.test_reports import member
-
-    catalogue = Catalogue.load()
-
-    def t(key: str, **variables: Any) -> str:
-        return catalogue.t("en", key, **variables)
-
-    empty = Report(
-        first_day=date(2025, 1, 1),
-        last_day=date(2025, 1, 31),
-        kind="custom",
+def empty_report(kind: str, first: date, last: date) -> Report:
+    return Report(
+        first_day=first,
+        last_day=last,
+        kind=kind,
         generated_at=datetime(2026, 11, 25, 1, 0, tzinfo=UTC),
         totals=Totals(0, 0, 0, Decimal("0.00"), 0, 0, 0),
         funnel=Funnel(0, 0, 0, 0),
@@ -164,8 +160,38 @@ def test_an_empty_report_still_makes_a_pdf() -> None:
         top_repurchase=(),
         reps=(),
     )
-    content = pdf_text(report_pdf(empty, member(), t))
+
+
+def translator(language: str) -> Callable[..., str]:
+    catalogue = Catalogue.load()
+
+    def t(key: str, **variables: Any) -> str:
+        return catalogue.t(language, key, **variables)
+
+    return t
+
+
+def test_an_empty_report_still_makes_a_pdf() -> None:
+    empty = empty_report("custom", date(2025, 1, 1), date(2025, 1, 31))
+    content = pdf_text(report_pdf(empty, member(), translator("en")))
     assert "Report · 2025-01-01 to 2025-01-31" in content
     assert "Lead → deal conversion 0% (0 of 0 new leads won)" in content
     assert "No data yet" in content
     assert "[Charts]" not in content
+
+
+@pytest.mark.parametrize(
+    ("kind", "language", "titled"),
+    [
+        ("this_month", "zh", "经营报表 · 2026-11-01 至 2026-11-30（本月）"),
+        ("this_month", "en", "Report · 2026-11-01 to 2026-11-30 (This month)"),
+        ("last_month", "zh", "经营报表 · 2026-11-01 至 2026-11-30（上月）"),
+        ("quarter", "en", "Report · 2026-11-01 to 2026-11-30 (This quarter)"),
+        ("custom", "zh", "经营报表 · 2026-11-01 至 2026-11-30"),
+        ("custom", "en", "Report · 2026-11-01 to 2026-11-30"),
+    ],
+)
+def test_a_presets_pdf_is_titled_with_its_name(kind: str, language: str, titled: str) -> None:
+    report = empty_report(kind, date(2026, 11, 1), date(2026, 11, 30))
+    heading = pdf_text(report_pdf(report, member(), translator(language))).splitlines()[0]
+    assert heading == titled  # no emoji (the font has none); custom: the dates only
