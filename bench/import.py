@@ -93,6 +93,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def helper_peak_rss_mb() -> float:
+    """The largest peak of the helper processes that read the file (ended ones)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def company(pick: random.Random, number: int) -> str:
     brand = pick.choice(BRAND) + pick.choice(BRAND)
     return f"{pick.choice(CITIES)}{brand}{pick.choice(INDUSTRY)}{number % 97}{pick.choice(LEGAL)}"
@@ -217,6 +222,7 @@ async def run(url: str, rows: int, existing: int, data: bytes) -> dict[str, Any]
             "peak_rss_mb_before": round(rss_before),
             "peak_rss_mb_after_dry_run": round(rss_after_dry_run),
             "peak_rss_mb": round(peak_rss_mb()),
+            "reader_process_peak_rss_mb": round(helper_peak_rss_mb()),
         }
     finally:
         await engine.dispose()

@@ -50,6 +50,7 @@ def _batches(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
 class SqlImportRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self._analyzed = False
         self._suspended: dict[str, str] = {}  # SQLite triggers dropped for a bulk write: SQL
 
     async def begin_bulk_writes(self) -> None:
@@ -82,6 +83,7 @@ class SqlImportRepository:
         self._suspended = {}
 
     async def by_codes(self, codes: Collection[str]) -> dict[str, Existing]:
+        await self._fresh_statistics()
         found: dict[str, Existing] = {}
         for batch in _batches(sorted(codes)):
             rows = await self._session.execute(
@@ -94,6 +96,7 @@ class SqlImportRepository:
         return found
 
     async def by_phones(self, phones: Collection[str]) -> dict[str, list[Existing]]:
+        await self._fresh_statistics()
         found: dict[str, dict[int, Existing]] = defaultdict(dict)
         wanted = set(phones)
         # through the indexed reversed digits (``phone`` itself has no index), then exactly;
@@ -121,6 +124,7 @@ class SqlImportRepository:
         return {phone: list(customers.values()) for phone, customers in found.items()}
 
     async def reserve_codes(self, count: int, avoid: Collection[str]) -> list[str]:
+        await self._fresh_statistics()
         codes: list[str] = []
         while len(codes) < count:
             need = count - len(codes)
@@ -161,6 +165,7 @@ class SqlImportRepository:
     ) -> None:
         if not customers:
             return
+        await self._fresh_statistics()
         rows: list[dict[str, Any]] = []
         for customer in customers:
             contact = customer.contact
@@ -322,7 +327,29 @@ class SqlImportRepository:
             if convert is not None:
                 columns[index] = list(map(convert, columns[index]))
         parameters = list(zip(*columns, strict=True))
+        if dialect.name == "postgresql":
+            # binary COPY on the session's own asyncpg connection, inside its transaction: the
+            # same rows and values (same codecs), without executemany's Bind/Execute per row
+            raw = (await connection.get_raw_connection()).driver_connection
+            assert raw is not None, "the connection is open: this session just used it"
+            if not raw.is_in_transaction():  # the adapter BEGINs lazily, at the first statement
+                await connection.exec_driver_sql("SELECT 1")
+            await raw.copy_records_to_table(
+                table.name, records=parameters, columns=list(order), schema_name=table.schema
+            )
+            return
         await connection.exec_driver_sql(compiled.string, parameters)
+
+    async def _fresh_statistics(self) -> None:
+        """PostgreSQL: ANALYZE the looked-up tables once per transaction. Planned from stale
+        statistics (autovacuum not yet past a table that was near empty) the IN look-ups by
+        code and phone went to sequential scans: 27 s of a 20k commit, 29 s of a 100k one.
+        Takes SHARE UPDATE EXCLUSIVE until the end: concurrent readers and writers go on
+        (only VACUUM, ANALYZE and DDL on these tables wait)."""
+        if self._analyzed or self._session.get_bind().dialect.name != "postgresql":
+            return
+        self._analyzed = True
+        await self._session.execute(text("ANALYZE customers, contacts"))
 
     async def _current(self, ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
         """Name, code and search text by customer id."""
