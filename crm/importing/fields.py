@@ -19,6 +19,7 @@ GRADE = "grade"
 REGION = "region"
 ROUTE = "route"
 NOTES = "notes"
+TAGS = "tags"
 CONTACT = "contact"
 TITLE = "title"
 PHONE = "phone"
@@ -43,6 +44,7 @@ FIELDS: tuple[str, ...] = (
     REGION,
     ROUTE,
     NOTES,
+    TAGS,
     OWNER,
     CREATED,
     LAST_FOLLOW_UP,
@@ -96,6 +98,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "备注", "说明", "描述", "备注说明",
         "notes", "note", "remark", "remarks", "comment", "comments", "description",
     ),
+    TAGS: ("标签", "客户标签", "标记", "tags", "tag", "labels", "label"),
     OWNER: (
         "负责人", "归属人", "所属销售", "归属销售", "销售", "销售代表", "业务员", "客户经理",
         "owner", "sales rep", "rep", "account manager", "salesperson", "assigned to",

@@ -265,7 +265,7 @@ class ImportRun:
             contact = ContactPatch(
                 record.get(f.CONTACT), record.get(f.TITLE), record.phone, record.get(f.EMAIL)
             )
-        return CustomerUpdate(existing.id, values, existing.stage, to_stage, contact)
+        return CustomerUpdate(existing.id, values, existing.stage, to_stage, contact, record.tags)
 
     async def _flush(self, new: list[tuple[Record, int]], updates: list[CustomerUpdate]) -> None:
         assert self._at is not None
@@ -293,6 +293,7 @@ class ImportRun:
             contact=contact,
             created_at=record.dates.get(f.CREATED),
             last_followup_at=record.dates.get(f.LAST_FOLLOW_UP),
+            tags=record.tags,
         )
 
 

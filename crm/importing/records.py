@@ -33,6 +33,7 @@ class ImportedCustomer:
     contact: NewContact | None
     created_at: datetime | None = None
     last_followup_at: datetime | None = None
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class CustomerUpdate:
     from_stage: Stage
     to_stage: Stage | None
     contact: ContactPatch | None
+    tags: tuple[str, ...] = ()  # added to the customer's (none is removed)
 
 
 class ImportRepository(Protocol):

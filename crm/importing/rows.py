@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from crm.customer_service import TAG_MAX
 from crm.customers import Grade, Stage
 from crm.importing import fields as f
 from crm.importing.reader import MAX_CELL
@@ -42,6 +43,8 @@ _STAGES = {word: stage for stage, words in _STAGE_WORDS.items() for word in word
 _GRADE = re.compile(r"^([abc])\s*(?:级|类|等|级客户|类客户)?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _PHONE_SPLIT = re.compile(r"[,，;；/、\n]+")
+_TAG_SPLIT = re.compile(r"[,，;；/、|｜\n]+")
+MAX_TAGS = 20
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\u3000]+")
 _PLAIN = re.compile(r"[\x00-\x1f\x7f\u3000]|  ")  # what ``clean`` has more to do for
@@ -69,6 +72,7 @@ class Record:
     grade: Grade | None = None
     dates: Mapping[str, datetime] = field(default_factory=dict, hash=False)
     problems: tuple[Problem, ...] = ()
+    tags: tuple[str, ...] = ()
 
     def get(self, name: str) -> str | None:
         return self.values.get(name)
@@ -96,6 +100,7 @@ def parse_row(
     stage: Stage | None = None
     grade: Grade | None = None
     dates: dict[str, datetime] = {}
+    tags: tuple[str, ...] = ()
     for target, raw in zip(mapping, cells, strict=False):
         if target is None or not raw:
             continue
@@ -114,9 +119,11 @@ def parse_row(
             grade = value
         elif target in f.DATE_FIELDS:
             dates[target] = value
+        elif target == f.TAGS:
+            tags = value
         else:
             values[target] = value
-    return Record(number, values, phone, stage, grade, dates, tuple(problems))
+    return Record(number, values, phone, stage, grade, dates, tuple(problems), tags)
 
 
 _UNIQUE = frozenset({f.NAME, f.PHONE, f.CODE, f.EMAIL})  # (nearly) a new value in every row
@@ -151,6 +158,8 @@ def _cell(target: str, raw: str, zone: ZoneInfo) -> _Cell:
         if grade is None:
             return True, None, (Problem(target, Text("import.reason.grade", {"value": text[:40]})),)
         return True, grade, ()
+    if target == f.TAGS:
+        return _tags(text)
     if target in f.DATE_FIELDS:
         day = parse_date(text)
         if day is None:
@@ -173,6 +182,23 @@ def _cell(target: str, raw: str, zone: ZoneInfo) -> _Cell:
 
 
 _repeated_cell = lru_cache(maxsize=32_768)(_cell)
+
+
+def _tags(text: str) -> _Cell:
+    """ "重点客户、华东，#VIP" → the tags 重点客户, 华东, VIP (a leading # dropped, each once)."""
+    tags = tuple(
+        dict.fromkeys(
+            tag for part in _TAG_SPLIT.split(text) if (tag := part.strip().lstrip("#＃ "))
+        )
+    )
+    too_long = next((tag for tag in tags if len(tag) > TAG_MAX), None)
+    if too_long is not None:
+        reason = Text("import.reason.tag_too_long", {"value": too_long[:40], "limit": TAG_MAX})
+        return False, None, (Problem(f.TAGS, reason),)
+    if len(tags) > MAX_TAGS:
+        reason = Text("import.reason.too_many_tags", {"limit": MAX_TAGS})
+        return False, None, (Problem(f.TAGS, reason),)
+    return True, tags, ()
 
 
 def _phone(text: str) -> tuple[str | None, list[Problem]]:

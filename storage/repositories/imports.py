@@ -15,7 +15,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Table, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.customers import Stage, customer_code
+from crm.customers import Stage, TagSource, customer_code
 from crm.importing.records import ContactPatch, CustomerUpdate, Existing, ImportedCustomer
 from crm.text import name_keys, normalize_text, phone_tail_key, search_document
 from storage.models import (
@@ -37,6 +37,8 @@ _UPDATE_TRIGGER = "customer_search_after_update"
 _CONTACTS = cast(Table, ContactRow.__table__)
 _STAGE_CHANGES = cast(Table, StageChangeRow.__table__)
 _COUNTERS = cast(Table, CounterRow.__table__)
+_TAGS = cast(Table, TagRow.__table__)
+_CUSTOMER_TAGS = cast(Table, CustomerTagRow.__table__)
 
 
 _MEMO_LIMIT = 4_096  # distinct values remembered per column (dates, stages, the same now)
@@ -171,7 +173,7 @@ class SqlImportRepository:
             contact = customer.contact
             people = [(contact.name, contact.phone)] if contact else []
             keys = name_keys(customer.name)
-            document = search_document(customer.name, customer.code, people, [])
+            document = search_document(customer.name, customer.code, people, customer.tags)
             rows.append(
                 {
                     "code": customer.code,
@@ -233,6 +235,8 @@ class SqlImportRepository:
             changes.append(_stage_change(customer_id, None, customer.stage, actor_id, at))
         await self._insert(_CONTACTS, contacts)
         await self._insert(_STAGE_CHANGES, changes)
+        tagged = [(i, c.tags) for i, c in zip(ids, customers, strict=True) if c.tags]
+        await self._add_tags(tagged, actor_id, at)
 
     async def update_customers(
         self, updates: Sequence[CustomerUpdate], actor_id: int | None, at: datetime
@@ -247,6 +251,7 @@ class SqlImportRepository:
         contact_updates: list[dict[str, Any]] = []
         contact_inserts: list[dict[str, Any]] = []
         changes: list[dict[str, Any]] = []
+        tagged: list[tuple[int, list[str]]] = []
         for change in updates:
             name, code, _ = current[change.customer_id]
             values: dict[str, Any] = {"id": change.customer_id, "updated_at": at}
@@ -278,11 +283,12 @@ class SqlImportRepository:
                     contact_inserts,
                     at,
                 )
+            had = tags.get(change.customer_id, [])
+            added = [tag for tag in change.tags if tag not in had]
+            if added:
+                tagged.append((change.customer_id, added))
             values["search_text"] = search_document(
-                name,
-                code,
-                [(p["name"], p["phone"]) for p in people],
-                tags.get(change.customer_id, []),
+                name, code, [(p["name"], p["phone"]) for p in people], [*had, *added]
             )
             customer_rows.append(values)
         for group in _same_keys(customer_rows):
@@ -303,6 +309,50 @@ class SqlImportRepository:
             await self._session.execute(update(ContactRow), group)
         await self._insert(_CONTACTS, contact_inserts)
         await self._insert(_STAGE_CHANGES, changes)
+        await self._add_tags(tagged, actor_id, at)
+
+    async def _add_tags(
+        self, tagged: Sequence[tuple[int, Sequence[str]]], actor_id: int | None, at: datetime
+    ) -> None:
+        """The file's tags on their customers, as if a member had typed them (a tag new to
+        the team is made, outside the catalogue)."""
+        if not tagged:
+            return
+        ids = await self._tag_ids({name for _, names in tagged for name in names}, at)
+        rows = [
+            {
+                "customer_id": customer_id,
+                "tag_id": ids[name],
+                "source": TagSource.MANUAL,
+                "automatic": False,
+                "added_by": actor_id,
+                "added_at": at,
+                "source_ref": None,
+            }
+            for customer_id, names in tagged
+            for name in names
+        ]
+        await self._insert(_CUSTOMER_TAGS, rows)
+
+    async def _tag_ids(self, names: Collection[str], at: datetime) -> dict[str, int]:
+        found = await self._existing_tags(sorted(names))
+        missing = sorted(name for name in names if name not in found)
+        if missing:
+            new = [
+                {"name": n, "weight": 0, "in_catalogue": False, "created_at": at} for n in missing
+            ]
+            await self._insert(_TAGS, new)
+            found |= await self._existing_tags(missing)
+        return found
+
+    async def _existing_tags(self, names: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for batch in _batches(names):
+            rows = await self._session.execute(
+                select(TagRow.name, TagRow.id).where(TagRow.name.in_(batch))
+            )
+            found.update((name, tag_id) for name, tag_id in rows.all())
+        return found
 
     async def _insert(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
         """``session.execute(insert(table), rows)`` (one executemany, no RETURNING) with the

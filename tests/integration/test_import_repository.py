@@ -279,3 +279,48 @@ async def test_bulk_writes_leave_checks_and_triggers_as_they_were(
         )
         assert triggers == 3
         assert await uow.session.scalar(select(func.count()).select_from(CustomerRow)) == 2
+
+
+async def test_a_tags_column_tags_new_and_updated_customers(engine, clock) -> None:
+    admin = await admin_with_customer(engine, clock)  # 华信科技 CRM0001, 张伟 13912345678
+    data = (
+        "客户编号,客户名称,联系人,联系方式,标签\n"
+        'CRM0001,华信科技,张伟,13912345678,"重点客户、华东,#VIP"\n'
+        ",新星贸易,孙丽,13600000009,重点客户\n"
+        ",太长标签公司,王五,13600000010," + "长" * 40 + "\n"
+    ).encode()
+    async with unit(engine, clock) as uow:
+        committed = await commit_file(ImportService(uow, clock), data, "t.csv")
+        await uow.commit()
+    assert (committed.counts.new, committed.counts.updated, committed.counts.invalid) == (1, 1, 1)
+    async with unit(engine, clock) as uow:
+        rows = await uow.session.execute(
+            text(
+                "SELECT k.name, t.name, ct.source, ct.added_by FROM customer_tags ct"
+                " JOIN tags t ON t.id = ct.tag_id JOIN customers k ON k.id = ct.customer_id"
+                " ORDER BY k.name, t.name"
+            )
+        )
+        assert [tuple(row) for row in rows.all()] == [
+            ("华信科技", "VIP", "manual", None),
+            ("华信科技", "华东", "manual", None),
+            ("华信科技", "重点客户", "manual", None),
+            ("新星贸易", "重点客户", "manual", None),
+        ]
+        assert await uow.session.scalar(text("SELECT count(*) FROM tags")) == 3
+        hits = await uow.search.search("重点客户", Visibility.of(admin))
+        assert {hit.name for hit in hits} == {"华信科技", "新星贸易"}
+    again = "客户编号,客户名称,标签\nCRM0001,华信科技,VIP、新标签\n".encode()
+    async with unit(engine, clock) as uow:
+        await commit_file(ImportService(uow, clock), again, "t2.csv")
+        await uow.commit()
+    async with unit(engine, clock) as uow:
+        names = await uow.session.scalars(
+            text(
+                "SELECT t.name FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id"
+                " JOIN customers k ON k.id = ct.customer_id WHERE k.code = 'CRM0001'"
+                " ORDER BY t.name"
+            )
+        )
+        assert list(names) == ["VIP", "华东", "新标签", "重点客户"]  # added, none doubled
+        assert await uow.search.search("新标签", Visibility.of(admin))

@@ -155,3 +155,15 @@ def test_repeated_cells_parse_the_same_every_time() -> None:
     utc = parse_row(4, cells, mapping, ZoneInfo("UTC"))
     assert utc.dates["created"].hour == 0
     assert first.dates["created"].hour == 16
+
+
+def test_a_tags_column() -> None:
+    assert field_for("标签") == field_for("客户标签") == field_for("Tags") == "tags"
+    record = parse_row(2, ["重点客户、华东，#VIP;重点客户 | 老客户"], ("tags",), ZONE)
+    assert record.tags == ("重点客户", "华东", "VIP", "老客户")
+    assert record.problems == ()
+    too_long = parse_row(3, ["好" * 33], ("tags",), ZONE)
+    assert too_long.tags == ()
+    assert [p.text.key for p in too_long.problems] == ["import.reason.tag_too_long"]
+    many = parse_row(4, ["、".join(f"标签{n}" for n in range(21))], ("tags",), ZONE)
+    assert [p.text.key for p in many.problems] == ["import.reason.too_many_tags"]
