@@ -6,18 +6,35 @@ import. A .csv from an admin is a customer table (unless a follow-up log is bein
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.error import TelegramError
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ExtBot,
+    MessageHandler,
+    filters,
+)
 
 from bot.context import KehuContext
-from crm.errors import InvalidInput
+from bot.runtime import Kehu
+from crm.errors import DomainError, InvalidInput
 from crm.importing.fields import FIELDS
 from crm.importing.reader import MAX_BYTES, MAX_ROWS, sheet_names
 from crm.importing.report import rejected_workbook
 from crm.importing.service import ImportSession, Preview
+from crm.members import Member
 from crm.permissions import Action, can
+from crm.texts import Text
 from handlers import conversation, surveys
 
+_LOG = logging.getLogger(__name__)
 _XLSX = (".xlsx", ".xlsm")
 _SHOWN_COLUMNS = 30
 _SHOWN_OWNERS = 30
@@ -79,6 +96,9 @@ async def pressed(update: Update, context: KehuContext) -> None:
         await service.cancel(member)
         context.edit(context.t("import.cancelled"))
         return
+    if action == "go":
+        await _commit_after_update(context, await service.begin_commit(member))
+        return
     session = await service.session(member)
     if action == "col" and len(parts) == 2:
         context.edit(*_field_picker(context, session, int(parts[1])))
@@ -92,19 +112,6 @@ async def pressed(update: Update, context: KehuContext) -> None:
     elif action == "back":
         names = {person.id: person.name for person in await service.owners(member)}
         context.edit(*_preview(context, session, names.get(session.owner_id, "?")))
-    elif action == "go":
-        data = await _download(context, session.file_id)
-        committed = await service.commit(member, data, context.zone)
-        counts = committed.counts
-        context.edit(
-            context.t(
-                "import.done",
-                file=committed.file_name,
-                new=counts.new,
-                updated=counts.updated,
-                skipped=counts.duplicate + counts.invalid,
-            )
-        )
     else:
         data = await _download(context, session.file_id)
         if action == "set" and len(parts) == 3:
@@ -118,6 +125,96 @@ async def pressed(update: Update, context: KehuContext) -> None:
         if (after.duplicate, after.invalid) != (session.counts.duplicate, session.counts.invalid):
             _send_rejected(context, preview)  # the rows left out changed: a new file
         context.edit(*_preview(context, preview.session, preview.owner_name))
+
+
+@dataclass(frozen=True)
+class _Commit:
+    member: Member
+    session: ImportSession
+    chat_id: int
+    message_id: int
+    language: str
+    zone: ZoneInfo
+
+
+async def _commit_after_update(context: KehuContext, session: ImportSession) -> None:
+    """The commit of a big file takes a while (and, on SQLite, holds the write lock all
+    along): it runs on its own once this update has committed, so that the updates after this
+    one, everybody's, are not held up. The preview turns into "importing n rows…", then into
+    the result."""
+    message = context.scope.update.effective_message
+    assert message is not None
+    counts = session.counts
+    context.edit(
+        context.t("import.committing", file=session.file_name, count=counts.new + counts.updated)
+    )
+    job = _Commit(
+        context.member, session, message.chat_id, message.message_id, context.language, context.zone
+    )
+    kehu, application = context.kehu, context.application
+
+    async def launch(bot: ExtBot[None]) -> None:
+        application.create_task(_commit(kehu, bot, job), name=f"import-{job.chat_id}")
+
+    context.scope.after_commit(launch)
+
+
+async def _commit(kehu: Kehu, bot: ExtBot[None], job: _Commit) -> None:
+    def t(text: Text) -> str:
+        return kehu.catalogue.render(job.language, text)
+
+    retry: InlineKeyboardMarkup | None = None
+    try:
+        file = await bot.get_file(job.session.file_id)
+        data = bytes(await file.download_as_bytearray())
+        async with kehu.unit_of_work() as uow:
+            committed = await kehu.services(uow).imports.commit(job.member, data, job.zone)
+            await uow.commit()
+        counts = committed.counts
+        result = t(
+            Text(
+                "import.done",
+                {
+                    "file": committed.file_name,
+                    "new": counts.new,
+                    "updated": counts.updated,
+                    "skipped": counts.duplicate + counts.invalid,
+                },
+            )
+        )
+    except Exception as error:  # noqa: BLE001 - a background task: log it, tell the admin
+        if isinstance(error, DomainError):
+            result = t(error.text)
+        else:
+            _LOG.exception("import of %s for chat %s failed", job.session.file_name, job.chat_id)
+            result = t(Text("import.failed", {"file": job.session.file_name}))
+        retry = await _resume(kehu, job, t)
+    if kehu.limiter is not None:
+        await kehu.limiter.wait_turn(None)
+    try:
+        await bot.edit_message_text(
+            result, chat_id=job.chat_id, message_id=job.message_id, reply_markup=retry
+        )
+    except TelegramError:  # the message may be gone, or the bot blocked: nothing to retry
+        _LOG.warning("the import's result could not be shown", exc_info=True)
+
+
+async def _resume(
+    kehu: Kehu, job: _Commit, t: Callable[[Text], str]
+) -> InlineKeyboardMarkup | None:
+    """Nothing was written: the preview is back, with Import to press again (None when the
+    dialog has moved on meanwhile, e.g. a new /import)."""
+    async with kehu.unit_of_work() as uow:
+        try:
+            await kehu.services(uow).imports.resume(job.member)
+        except DomainError:
+            return None
+        await uow.commit()
+    counts = job.session.counts
+    again = t(Text("import.go", {"count": counts.new + counts.updated}))
+    return InlineKeyboardMarkup(
+        [[_button(again, "imp:go"), _button(t(Text("import.cancel")), "imp:x")]]
+    )
 
 
 async def _download(context: KehuContext, file_id: str) -> bytes:

@@ -22,7 +22,7 @@ from crm.permissions import Action, require
 from crm.ports import UnitOfWork
 
 KIND = "import"
-WAITING, PREVIEW = "file", "preview"
+WAITING, PREVIEW, COMMITTING = "file", "preview", "committing"
 
 
 @dataclass(frozen=True)
@@ -101,12 +101,28 @@ class ImportService:
         dialog = await self._uow.dialogs.get(member.id)
         return dialog is not None and dialog.kind == KIND
 
-    async def session(self, member: Member) -> ImportSession:
+    async def session(self, member: Member, step: str = PREVIEW) -> ImportSession:
         require(member, Action.IMPORT_CUSTOMERS)
         dialog = await self._uow.dialogs.get(member.id)
-        if dialog is None or dialog.kind != KIND or dialog.step != PREVIEW:
+        if dialog is not None and dialog.kind == KIND and dialog.step == COMMITTING != step:
+            raise InvalidInput("import.busy")
+        if dialog is None or dialog.kind != KIND or dialog.step != step:
             raise InvalidInput("import.expired")
         return ImportSession.from_data(dialog.data)
+
+    async def begin_commit(self, member: Member) -> ImportSession:
+        """Import pressed: the dialog says so (a second press is told to wait) until the
+        commit, which runs after this update, ends or ``resume`` hands the preview back."""
+        session = await self.session(member)
+        await self._uow.dialogs.save(
+            Dialog(member.id, KIND, COMMITTING, session.to_data()), self._clock.now()
+        )
+        return session
+
+    async def resume(self, member: Member) -> None:
+        """The commit failed (nothing was written): the preview is there to press again."""
+        session = await self.session(member, COMMITTING)
+        await self._save(member, session)
 
     async def receive(
         self, member: Member, data: bytes, file_name: str, file_id: str, zone: ZoneInfo
@@ -144,7 +160,9 @@ class ImportService:
         return await self._uow.members.list_active()
 
     async def commit(self, member: Member, data: bytes, zone: ZoneInfo) -> Committed:
-        session = await self.session(member)
+        """The file as previewed, written in the caller's one transaction; after
+        ``begin_commit``."""
+        session = await self.session(member, COMMITTING)
         committed = await self._commit(member, data, session, zone)
         await self._uow.dialogs.clear(member.id)
         return committed

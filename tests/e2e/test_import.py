@@ -68,6 +68,20 @@ async def upload(kehu: Harness, user: UserHandle, data: bytes, name: str) -> lis
     return user.messages[before:]
 
 
+async def press_import(kehu: Harness, admin: UserHandle, preview: BotMessage) -> BotMessage:
+    """Press Import: the preview says "importing…" at once, and the result when the commit,
+    which runs after the update, is over."""
+    importing = await kehu.tap(admin, preview, "imp:go")
+    assert importing.message_id == preview.message_id
+    assert "⏳" in importing.text, importing.text
+
+    def result() -> BotMessage:
+        return next(m for m in admin.messages if m.message_id == preview.message_id)
+
+    await kehu.fake.wait_until(lambda: "⏳" not in result().text)
+    return result()
+
+
 async def customers(kehu: Harness) -> list[tuple[Any, ...]]:
     async with kehu.unit_of_work() as uow:
         rows = await uow.session.execute(
@@ -118,13 +132,13 @@ async def test_dry_run_returns_an_error_file_then_an_atomic_commit_updates(
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(SqlImportRepository, "update_customers", broken)
-    await kehu.tap(admin, preview, "imp:go")
-    assert "均未保存" in admin.messages[-1].text
+    failed = await press_import(kehu, admin, preview)
+    assert "均未保存" in failed.text, failed.text
     assert await customers(kehu) == [("CRM0001", "华信科技", "intent", None)]
     assert await kehu.count("contacts") == 1
 
     monkeypatch.setattr(SqlImportRepository, "update_customers", original)
-    done = await kehu.tap(admin, preview, "imp:go")
+    done = await press_import(kehu, admin, failed)  # Import again, on the failure message
     assert "新增 2 位客户，更新 1 位，跳过 3 行" in done.text, done.text
     assert await customers(kehu) == [
         ("CRM0001", "华信科技", "deal", "制造业"),
@@ -154,7 +168,7 @@ async def test_a_csv_in_gbk_is_imported_by_code(kehu: Harness) -> None:
     replies = await upload(kehu, admin, csv.encode("gbk"), "c.csv")
     assert "new 1 · updated 0" in replies[-1].text
     assert not [m for m in replies if m.kind == "document"]
-    done = await kehu.tap(admin, replies[-1], "imp:go")
+    done = await press_import(kehu, admin, replies[-1])
     assert "1 new customers" in done.text
     assert await customers(kehu) == [("CRM0007", "Acme", "deal", None)]
     # an .xlsx customer table without /import (no survey sheet) is an import too

@@ -18,6 +18,7 @@ from crm.access import Visibility
 from crm.clock import FakeClock
 from crm.customer_service import CustomerService
 from crm.customers import NewContact, NewCustomer, Stage
+from crm.errors import InvalidInput
 from crm.importing.service import Committed, ImportService
 from crm.members import Member, NewMember, Role
 from storage.db import create_engine, session_factory
@@ -324,3 +325,23 @@ async def test_a_tags_column_tags_new_and_updated_customers(engine, clock) -> No
         )
         assert list(names) == ["VIP", "华东", "新标签", "重点客户"]  # added, none doubled
         assert await uow.search.search("新标签", Visibility.of(admin))
+
+
+async def test_import_pressed_again_while_committing_is_told_to_wait(engine, clock) -> None:
+    admin = await admin_with_customer(engine, clock)
+    async with unit(engine, clock) as uow:
+        await ImportService(uow, clock).receive(admin, CSV.encode(), "a.csv", "file-1", ZONE)
+        await uow.commit()
+    async with unit(engine, clock) as uow:
+        session = await ImportService(uow, clock).begin_commit(admin)
+        await uow.commit()
+    assert session.file_id == "file-1"
+    async with unit(engine, clock) as uow:
+        with pytest.raises(InvalidInput) as busy:
+            await ImportService(uow, clock).begin_commit(admin)
+        assert busy.value.text.key == "import.busy"
+    async with unit(engine, clock) as uow:  # the commit failed: the preview is back
+        await ImportService(uow, clock).resume(admin)
+        await uow.commit()
+    async with unit(engine, clock) as uow:
+        assert (await ImportService(uow, clock).session(admin)).file_id == "file-1"
