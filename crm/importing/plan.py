@@ -130,9 +130,9 @@ class ImportRun:
 
     async def _all(self, chunks: AsyncIterator[Chunk]) -> None:
         """Chunk by chunk: while the store writes one chunk, the next one is read and parsed
-        (the database works in its own thread, or server, the parsing here between awaits or
-        in a helper process: they overlap). The next chunk's look-ups wait for the writes, so
-        each chunk sees the ones before it written."""
+        (between awaits, or in a helper process), so the database's own work (its thread, or
+        server) overlaps with it. The next chunk's look-ups wait for the writes, so each chunk
+        sees the ones before it written."""
         writing: asyncio.Task[None] | None = None
         try:
             async for chunk in chunks:

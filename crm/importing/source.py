@@ -1,9 +1,11 @@
 """An import's rows, parsed: the header row found, the mapping chosen, then chunks of (the row as
 the file had it, its parsed record). A small file is parsed right here, between awaits, so that
 the bot answers others meanwhile. A big one is read and parsed by a helper process while this
-one sorts and writes the chunks before: reading and parsing are about half the work of a commit,
-and a second core does them at the same time. Either way only a few chunks are in memory at once
-(the queue to the helper is bounded)."""
+one sorts and writes the chunks before: the workbook (about 100 MB in memory for 100,000 rows)
+stays out of the bot's process, and its loading (2 s) and parsing do not hold up the bot's event
+loop. Either way only a few chunks are in memory here at once (the queue is bounded). Measured
+on 100,000 rows, the helper saves little time (reading and parsing are a fifth of a commit, and
+the bot's own part keeps one core busy)."""
 
 from __future__ import annotations
 
