@@ -138,10 +138,11 @@ class _Commit:
 
 
 async def _commit_after_update(context: KehuContext, session: ImportSession) -> None:
-    """The commit of a big file takes a while (and, on SQLite, holds the write lock all
-    along): it runs on its own once this update has committed, so that the updates after this
-    one, everybody's, are not held up. The preview turns into "importing n rows…", then into
-    the result."""
+    """The commit of a big file takes a while: it runs on its own once this update has
+    committed, so that the updates after this one, everybody's, are not queued behind it (on
+    PostgreSQL they are answered meanwhile; on SQLite, where the import's one transaction holds
+    the write lock, they wait for it, up to the busy timeout). The preview turns into
+    "importing n rows…", then into the result."""
     message = context.scope.update.effective_message
     assert message is not None
     counts = session.counts

@@ -6,6 +6,7 @@ clear answer; survey workbooks and other people's files go where they went befor
 
 from __future__ import annotations
 
+import asyncio
 import io
 import zipfile
 from typing import Any
@@ -232,3 +233,46 @@ async def test_a_rep_csv_is_an_ordinary_file_and_surveys_still_import(kehu: Harn
     replies = await upload(kehu, admin, b"not a workbook", "fake.xlsx")
     assert "未导入任何内容" in replies[-1].text
     assert await kehu.count("customers") == 0
+
+
+async def test_others_are_answered_while_an_import_commits(
+    kehu: Harness, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit runs after the Import press. On PostgreSQL everybody else is answered while
+    it runs; on SQLite the import (one transaction) holds the write lock, so others wait for it
+    (up to the busy timeout) and are answered right after."""
+    admin = kehu.admin()
+    await kehu.say(admin, "/start")
+    await kehu.say(admin, "/import")
+    replies = await upload(kehu, admin, workbook(ROWS), "客户.xlsx")
+    preview = replies[-1]
+    inside, release = asyncio.Event(), asyncio.Event()
+    original = SqlImportRepository.add_customers
+
+    async def slow(self: SqlImportRepository, *args: Any) -> None:
+        inside.set()
+        await release.wait()  # the import is "still running", its transaction open
+        await original(self, *args)
+
+    monkeypatch.setattr(SqlImportRepository, "add_customers", slow)
+    importing = await kehu.tap(admin, preview, "imp:go")
+    assert "⏳" in importing.text
+    await asyncio.wait_for(inside.wait(), 10)
+    before = len(admin.messages)
+    asked = await admin.send("/help")  # a member's update: it writes (its processed mark)
+    if backend == "postgresql":
+        await kehu.handled(asked)
+        assert len(admin.messages) > before, "answered while the import runs"
+        assert "⏳" in next(m for m in admin.messages if m.message_id == importing.message_id).text
+    else:
+        await asyncio.sleep(0.3)  # real time: the update is waiting for the write lock
+        assert len(admin.messages) == before
+    release.set()
+
+    def shown() -> BotMessage:
+        return next(m for m in admin.messages if m.message_id == importing.message_id)
+
+    await kehu.fake.wait_until(lambda: "⏳" not in shown().text)
+    await kehu.handled(asked)
+    assert len(admin.messages) > before
+    assert "✅" in shown().text, shown().text
