@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import multiprocessing
 import zipfile
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy import text
 
 from bot.fake_api.models import BotMessage
 from bot.fake_api.users import UserHandle
+from crm.importing import source
 from storage.repositories.imports import SqlImportRepository
 from tests.support.harness import Harness
 
@@ -276,3 +278,21 @@ async def test_others_are_answered_while_an_import_commits(
     await kehu.handled(asked)
     assert len(admin.messages) > before
     assert "✅" in shown().text, shown().text
+
+
+async def test_a_big_file_goes_through_the_reader_process(
+    kehu: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same preview and import when a helper process reads the file (as for files of
+    512 KB and more), inside the running bot."""
+    monkeypatch.setattr(source, "HELPER_FROM_BYTES", 1)
+    admin = kehu.admin()
+    await kehu.say(admin, "/start")
+    await kehu.say(admin, "/import")
+    replies = await upload(kehu, admin, workbook(ROWS), "客户.xlsx")
+    preview = replies[-1]
+    assert "新增 3 · 更新 0 · 重复 1 · 有问题 2" in preview.text, preview.text
+    done = await press_import(kehu, admin, preview)
+    assert "新增 3 位客户" in done.text, done.text
+    assert len(await customers(kehu)) == 3
+    assert not multiprocessing.active_children()
