@@ -301,28 +301,21 @@ async def run_sqlite(customers: int, follow_ups: int) -> dict[str, Any]:
 
 
 async def run_postgresql(customers: int, follow_ups: int) -> dict[str, Any]:
-    from tests.support.postgres import ThrowawayCluster, find_binaries
+    from tests.support.postgres import throwaway_database
 
-    if find_binaries() is None:
-        return {"skipped": "no PostgreSQL binaries on this machine"}
-    cluster = ThrowawayCluster.start()
-    try:
-        import asyncpg
-
-        connection = await asyncpg.connect(
-            user=cluster.user, host="127.0.0.1", port=cluster.port, database="postgres"
-        )
+    async with throwaway_database() as url:
+        if url is None:
+            return {"skipped": "no PostgreSQL binaries on this machine"}
+        engine = create_engine(url)
         try:
-            await connection.execute("CREATE DATABASE bench")
-            version = await connection.fetchval("SHOW server_version")
+            async with engine.connect() as connection:
+                version = (await connection.execute(text("SHOW server_version"))).scalar()
         finally:
-            await connection.close()
+            await engine.dispose()
         progress("postgresql: seeding ...")
-        figures = await measure(cluster.url("bench"), customers, follow_ups)
+        figures = await measure(url, customers, follow_ups)
         figures["server"] = f"PostgreSQL {version}"
         return figures
-    finally:
-        cluster.stop()
 
 
 async def main_async(arguments: argparse.Namespace) -> dict[str, Any]:

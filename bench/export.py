@@ -331,24 +331,12 @@ async def run(url: str, rows: int, label: str) -> dict[str, Any]:
 
 
 async def run_postgresql(rows: int) -> dict[str, Any]:
-    from tests.support.postgres import ThrowawayCluster, find_binaries
+    from tests.support.postgres import throwaway_database
 
-    if find_binaries() is None:
-        return {"skipped": "no PostgreSQL binaries on this machine"}
-    cluster = ThrowawayCluster.start()
-    try:
-        import asyncpg
-
-        connection = await asyncpg.connect(
-            user=cluster.user, host="127.0.0.1", port=cluster.port, database="postgres"
-        )
-        try:
-            await connection.execute("CREATE DATABASE bench")
-        finally:
-            await connection.close()
-        return await run(cluster.url("bench"), rows, "postgresql")
-    finally:
-        cluster.stop()
+    async with throwaway_database() as url:
+        if url is None:
+            return {"skipped": "no PostgreSQL binaries on this machine"}
+        return await run(url, rows, "postgresql")
 
 
 async def main_async(arguments: argparse.Namespace) -> dict[str, Any]:

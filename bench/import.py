@@ -229,24 +229,12 @@ async def run(url: str, rows: int, existing: int, data: bytes) -> dict[str, Any]
 
 
 async def run_postgresql(rows: int, existing: int, data: bytes) -> dict[str, Any]:
-    from tests.support.postgres import ThrowawayCluster, find_binaries
+    from tests.support.postgres import throwaway_database
 
-    if find_binaries() is None:
-        return {"skipped": "no PostgreSQL binaries on this machine"}
-    import asyncpg
-
-    cluster = ThrowawayCluster.start()
-    try:
-        connection = await asyncpg.connect(
-            user=cluster.user, host="127.0.0.1", port=cluster.port, database="postgres"
-        )
-        try:
-            await connection.execute("CREATE DATABASE bench")
-        finally:
-            await connection.close()
-        return await run(cluster.url("bench"), rows, existing, data)
-    finally:
-        cluster.stop()
+    async with throwaway_database() as url:
+        if url is None:
+            return {"skipped": "no PostgreSQL binaries on this machine"}
+        return await run(url, rows, existing, data)
 
 
 async def main_async(arguments: argparse.Namespace) -> dict[str, Any]:

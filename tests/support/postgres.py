@@ -10,6 +10,8 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,3 +103,26 @@ class ThrowawayCluster:
             text=True,
             timeout=120,
         )
+
+
+@asynccontextmanager
+async def throwaway_database(name: str = "bench") -> AsyncIterator[str | None]:
+    """A throwaway cluster holding an empty database ``name``: its URL (None when the machine
+    has no PostgreSQL binaries). For the bench scripts."""
+    if find_binaries() is None:
+        yield None
+        return
+    import asyncpg
+
+    cluster = ThrowawayCluster.start()
+    try:
+        connection = await asyncpg.connect(
+            user=cluster.user, host="127.0.0.1", port=cluster.port, database="postgres"
+        )
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+        yield cluster.url(name)
+    finally:
+        cluster.stop()
