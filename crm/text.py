@@ -137,6 +137,9 @@ def mask_phone(phone: str) -> str:
 def phone_tail_key(phone: str) -> str:
     """The digits reversed, so that "ends with 5678" becomes an index-friendly prefix search
     (``phone_reversed LIKE '8765%'``)."""
+    digits = phone.removeprefix("+")
+    if digits.isascii() and digits.isdigit():  # a normalised phone: the usual case
+        return digits[::-1]
     return "".join(char for char in reversed(phone) if char.isdigit())
 
 
@@ -287,9 +290,24 @@ def search_document(
     tags: Sequence[str],
 ) -> str:
     """Everything a customer can be found by, normalised, space separated, each part once:
-    name, its compact key, pinyin and initials (of the name without its legal form), code,
-    contact names (with their pinyin and initials), contact phone digits, tag names. Stored in
-    ``customers.search_text``."""
+    name, its compact key, pinyin and initials (of the name without its legal form), contact
+    names (with their pinyin and initials), contact phone digits, tag names, and the code last.
+    Stored in ``customers.search_text``."""
+    return with_code(document_without_code(name, contacts, tags), code)
+
+
+def with_code(document: str, code: str) -> str:
+    """``search_document`` from ``document_without_code``: an import computes the rest before
+    its new customers get their codes."""
+    part = normalize_text(code)
+    if not part or part in document.split(" "):
+        return document
+    return f"{document} {part}" if document else part
+
+
+def document_without_code(
+    name: str, contacts: Sequence[tuple[str, str | None]], tags: Sequence[str]
+) -> str:
     name_text = normalize_text(name)
     words = _WORD.findall(name_text)
     keys = name_keys(name)  # remembered: the caller has usually just asked for it
@@ -297,7 +315,7 @@ def search_document(
     # in every document those would only make the index slower.
     core_words = _without_legal_form(words)
     core = _keys_of_words(core_words) if core_words and core_words != words else keys
-    parts = [name_text, keys.key, core.pinyin, core.initials, normalize_text(code)]
+    parts = [name_text, keys.key, core.pinyin, core.initials]
     for contact_name, phone in contacts:
         parts += _person_parts(contact_name)
         if phone:

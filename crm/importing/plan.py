@@ -4,7 +4,9 @@ writes each chunk with bulk statements inside the caller's one transaction."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,11 +21,12 @@ from crm.importing.records import (
     ImportedCustomer,
     ImportRepository,
 )
-from crm.importing.rows import Problem, Record, clean
+from crm.importing.rows import Problem, Record, clean, with_search_keys
 from crm.importing.source import Chunk
 from crm.members import Member
 from crm.texts import Text
 
+_WRITTEN_AT_ONCE = 2  # chunks being built or written while the next is sorted
 _NEW_FIELDS = (f.INDUSTRY, f.SIZE, f.SOURCE, f.DEMAND_TYPE, f.REGION, f.ROUTE, f.NOTES)
 
 
@@ -128,14 +131,26 @@ class ImportRun:
         return self._outcome()
 
     async def _all(self, chunks: AsyncIterator[Chunk]) -> None:
-        """Chunk by chunk, each written before the next is sorted, so that its look-ups see
-        the chunks before it. (Writing one chunk while sorting the next gained nothing
-        measurable: the work keeps one core busy either way.)"""
-        async for chunk in chunks:
-            self._tally.rows += len(chunk)
-            new, updates = await self._sort(chunk)
-            if self._write:
-                await self._flush(new, updates)
+        """Chunk by chunk. When writing, a chunk's rows are sorted and built while the chunks
+        before are written (the store writes them one at a time, in order). That works because
+        the store's look-ups see the database as it was before the import, as in the dry run,
+        and rows are matched to the file's earlier rows here, by code and phone."""
+        writing: deque[asyncio.Task[None]] = deque()
+        try:
+            async for chunk in chunks:
+                self._tally.rows += len(chunk)
+                new, updates = await self._sort(chunk)
+                if not self._write:
+                    continue
+                if len(writing) == _WRITTEN_AT_ONCE:
+                    await writing.popleft()
+                writing.append(asyncio.create_task(self._flush(new, updates)))
+            while writing:
+                await writing.popleft()
+        finally:
+            for task in writing:  # a write failed: the others end before the rollback
+                with suppress(BaseException):
+                    await task
 
     def _outcome(self) -> Outcome:
         return Outcome(self._tally.counts(), tuple(self._tally.rejected), self._top_code)
@@ -256,22 +271,23 @@ class ImportRun:
 
     async def _flush(self, new: list[tuple[Record, int]], updates: list[CustomerUpdate]) -> None:
         assert self._at is not None
-        if new:
-            brought = {code for record, _ in new if (code := record.get(f.CODE)) is not None}
-            without_code = sum(1 for record, _ in new if record.get(f.CODE) is None)
-            fresh = iter(await self._repository.reserve_codes(without_code, brought))
-            customers = [self._new(record, owner, fresh) for record, owner in new]
-            await self._repository.add_customers(customers, self._actor_id, self._at)
-        if updates:
-            await self._repository.update_customers(updates, self._actor_id, self._at)
+        customers = [self._new(record, owner) for record, owner in new]
+        results = await asyncio.gather(
+            self._repository.add_customers(customers, self._actor_id, self._at),
+            self._repository.update_customers(updates, self._actor_id, self._at),
+            return_exceptions=True,  # both end before an error is raised
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
-    def _new(self, record: Record, owner: int, fresh: Iterator[str]) -> ImportedCustomer:
+    def _new(self, record: Record, owner: int) -> ImportedCustomer:
         contact_name = record.values[f.CONTACT]
         contact = NewContact(
             contact_name, record.get(f.TITLE), record.phone, record.get(f.EMAIL), is_primary=True
         )
         return ImportedCustomer(
-            code=record.get(f.CODE) or next(fresh),
+            code=record.get(f.CODE),
             name=record.values[f.NAME],
             owner_id=owner,
             stage=record.stage or Stage.POTENTIAL,
@@ -281,6 +297,7 @@ class ImportRun:
             created_at=record.dates.get(f.CREATED),
             last_followup_at=record.dates.get(f.LAST_FOLLOW_UP),
             tags=record.tags,
+            search=(record.search or with_search_keys(record).search),
         )
 
 

@@ -11,7 +11,7 @@ import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from crm.errors import InvalidInput
 from crm.importing.fields import score
@@ -33,8 +33,7 @@ class ImportFileInvalid(InvalidInput):
     """The file cannot be read as a customer table (wrong type, encrypted, no header, ...)."""
 
 
-@dataclass(frozen=True)
-class RawRow:
+class RawRow(NamedTuple):  # a tuple: 100,000 of them cross from the reader process
     number: int  # as the spreadsheet shows it (1-based, header included)
     cells: tuple[str, ...]  # trimmed text; a cell longer than MAX_CELL is cut to MAX_CELL + 1
 

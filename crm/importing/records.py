@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from crm.customers import Grade, NewContact, Stage
 
@@ -19,12 +19,23 @@ class Existing:
     stage: Stage
 
 
+class SearchKeys(NamedTuple):
+    """A new customer's search keys (``crm.text.name_keys``) and its search document without
+    the code (``crm.text.document_without_code``): computed where the row is parsed, before
+    the customer has a code (for a big file, in the process that reads it)."""
+
+    key: str
+    pinyin: str
+    initials: str
+    document: str
+
+
 @dataclass(frozen=True)
 class ImportedCustomer:
     """A new customer from a row; ``fields`` holds industry, size, source, demand_type,
     region, route and notes (those given)."""
 
-    code: str
+    code: str | None  # None: the next from the code counter
     name: str
     owner_id: int
     stage: Stage
@@ -34,6 +45,7 @@ class ImportedCustomer:
     created_at: datetime | None = None
     last_followup_at: datetime | None = None
     tags: tuple[str, ...] = ()
+    search: SearchKeys | None = None  # None: computed when written
 
 
 @dataclass(frozen=True)
@@ -75,11 +87,6 @@ class ImportRepository(Protocol):
         """Customers with a contact of that (normalised) phone, by phone."""
         ...
 
-    async def reserve_codes(self, count: int, avoid: Collection[str]) -> list[str]:
-        """``count`` fresh codes from the customer code counter (CRM0001, ...), skipping codes
-        in use or in ``avoid``."""
-        ...
-
     async def keep_counter_at_least(self, number: int) -> None:
         """Move the code counter up to ``number`` (the highest CRMnnnn code imported), so
         that codes given later follow it."""
@@ -88,7 +95,10 @@ class ImportRepository(Protocol):
     async def add_customers(
         self, customers: Sequence[ImportedCustomer], actor_id: int | None, at: datetime
     ) -> None:
-        """Insert with contacts, the first stage change and the search keys, in bulk."""
+        """Insert with contacts, the first stage change and the search keys, in bulk; a
+        customer without a code gets the next free one from the counter (CRM0001, ...). The
+        writes of successive calls (of this and ``update_customers``) happen one at a time, in
+        the order of the calls, even when the calls overlap."""
         ...
 
     async def update_customers(

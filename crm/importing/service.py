@@ -1,6 +1,7 @@
 """The use cases: /import opens a dialog; a file gets a proposed column mapping and a dry run;
-the admin corrects columns and the owner; the commit re-reads the file and writes every row in
-one transaction (all or nothing). The dialog keeps the Telegram file id, not the bytes, and
+the admin corrects columns and the owner; the commit reads the rows again (from what the preview
+parsed, kept by ``crm.importing.source``, else from the file) and writes every row in one
+transaction (all or nothing). The dialog keeps the Telegram file id, not the bytes, and
 what the commit needs from the dry run (the mapping, the owner, the highest code)."""
 
 from __future__ import annotations
@@ -243,7 +244,9 @@ class ImportService:
             at=now,
             top_code=session.top_code,
         )
-        async with parsed_file(data, session.file_name, zone, session.mapping) as parsed:
+        async with parsed_file(
+            data, session.file_name, zone, session.mapping, search_keys=True
+        ) as parsed:
             outcome = await run.run(parsed.chunks)
         counts = outcome.counts
         await self._uow.audit.record(

@@ -1,23 +1,40 @@
-"""SQL behind ``crm.importing``: look-ups by code and phone in batches, and bulk writes (one
-executemany per table and chunk, the values converted here once per distinct value, the new
-ids read back by code; bulk UPDATE by primary key). Search keys are computed exactly as for
-customers created in the chat (``crm.text``); on SQLite the FTS index is filled in bulk with
-its triggers suspended inside the transaction."""
+"""SQL behind ``crm.importing``: look-ups by code and phone in batches (while writing, on a
+connection of their own that sees the database as it was before the import), and bulk writes:
+one executemany (COPY on PostgreSQL) per table and chunk, the values converted here once per
+distinct value, the new customers' ids taken before they are inserted; bulk UPDATE by primary
+key. A chunk's rows are built while the chunk before is written. Search keys are computed
+exactly as for customers created in the chat (``crm.text``); on SQLite the FTS index is filled
+in bulk with its triggers suspended inside the transaction."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, TypeVarTuple, cast
 
-from sqlalchemy import Table, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Result, Select, Table, func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from crm.customers import Stage, TagSource, customer_code
-from crm.importing.records import ContactPatch, CustomerUpdate, Existing, ImportedCustomer
-from crm.text import name_keys, normalize_text, phone_tail_key, search_document
+from crm.importing.records import (
+    ContactPatch,
+    CustomerUpdate,
+    Existing,
+    ImportedCustomer,
+    SearchKeys,
+)
+from crm.text import (
+    document_without_code,
+    name_keys,
+    normalize_text,
+    phone_tail_key,
+    search_document,
+    with_code,
+)
 from storage.models import (
     ContactRow,
     CounterRow,
@@ -30,6 +47,8 @@ from storage.repositories.customers import CODE_COUNTER
 
 BATCH = 900  # bound parameters per IN (...)
 T = TypeVar("T")
+W = TypeVar("W")  # rows built for a write
+Row = TypeVarTuple("Row")
 # Core tables: executemany, without the ORM's per-row work
 _CUSTOMERS = cast(Table, CustomerRow.__table__)
 _INSERT_TRIGGER = "customer_search_after_insert"  # migration 0003
@@ -54,8 +73,24 @@ class SqlImportRepository:
         self._session = session
         self._analyzed = False
         self._suspended: dict[str, str] = {}  # SQLite triggers dropped for a bulk write: SQL
+        self._snapshot: AsyncConnection | None = None  # look-ups while the import writes
+        self._snapshot_in_use = asyncio.Lock()
+        self._last_write: asyncio.Future[None] | None = None
 
     async def begin_bulk_writes(self) -> None:
+        """For the rest of the import: look-ups go through a connection of their own, outside
+        the import's transaction, and see the database as it was when the import began. So they
+        need not wait for the writes before them (the import sorts a chunk while the one before
+        is written), and they find what the dry run found: no row of the file is matched to a
+        customer an earlier row created (those rows are told apart in memory, by code and
+        phone). On SQLite, see also ``_suspend_triggers``."""
+        engine = self._session.bind
+        if isinstance(engine, AsyncEngine):
+            snapshot = await engine.connect()
+            self._snapshot = await snapshot.execution_options(isolation_level="AUTOCOMMIT")
+        await self._suspend_triggers()
+
+    async def _suspend_triggers(self) -> None:
         """On SQLite, for the rest of the transaction (until ``end_bulk_writes``): drop the
         triggers that keep the FTS index in step row by row (the writes below index in bulk,
         5-7× faster), and skip CHECK constraints (SQLite spends ~5 µs a row on each
@@ -77,6 +112,9 @@ class SqlImportRepository:
         await self._session.execute(text("PRAGMA ignore_check_constraints = ON"))
 
     async def end_bulk_writes(self) -> None:
+        if self._snapshot is not None:
+            await self._snapshot.close()
+            self._snapshot = None
         if self._session.get_bind().dialect.name != "sqlite":
             return
         await self._session.execute(text("PRAGMA ignore_check_constraints = OFF"))
@@ -85,10 +123,9 @@ class SqlImportRepository:
         self._suspended = {}
 
     async def by_codes(self, codes: Collection[str]) -> dict[str, Existing]:
-        await self._fresh_statistics()
         found: dict[str, Existing] = {}
         for batch in _batches(sorted(codes)):
-            rows = await self._session.execute(
+            rows = await self._look_up(
                 select(CustomerRow.id, CustomerRow.code, CustomerRow.stage).where(
                     CustomerRow.code.in_(batch)
                 )
@@ -98,14 +135,13 @@ class SqlImportRepository:
         return found
 
     async def by_phones(self, phones: Collection[str]) -> dict[str, list[Existing]]:
-        await self._fresh_statistics()
         found: dict[str, dict[int, Existing]] = defaultdict(dict)
         wanted = set(phones)
         # through the indexed reversed digits (``phone`` itself has no index), then exactly;
         # two plain look-ups by index rather than a join: on PostgreSQL the join got ~3× slower
         # as the commit's own inserts grew the tables (likely plans from stale statistics)
         for batch in _batches(sorted({phone_tail_key(phone) for phone in wanted})):
-            rows = await self._session.execute(
+            rows = await self._look_up(
                 select(ContactRow.phone, ContactRow.customer_id).where(
                     ContactRow.phone_reversed.in_(batch)
                 )
@@ -113,7 +149,7 @@ class SqlImportRepository:
             pairs = [(phone, owner) for phone, owner in rows.all() if phone in wanted]
             customers: dict[int, Existing] = {}
             for ids in _batches(sorted({owner for _, owner in pairs})):
-                owners = await self._session.execute(
+                owners = await self._look_up(
                     select(CustomerRow.id, CustomerRow.code, CustomerRow.stage).where(
                         CustomerRow.id.in_(ids)
                     )
@@ -165,133 +201,77 @@ class SqlImportRepository:
     async def add_customers(
         self, customers: Sequence[ImportedCustomer], actor_id: int | None, at: datetime
     ) -> None:
+        """The rows are built at once; they are written (codes given, ids taken) after the
+        writes asked for before, in that order."""
         if not customers:
             return
+
+        async def prepare() -> _NewRows:
+            return _new_rows(customers, actor_id, at)
+
+        await self._in_turn(prepare, self._write_new)
+
+    async def _write_new(self, new: _NewRows) -> None:
         await self._fresh_statistics()
-        rows: list[dict[str, Any]] = []
-        for customer in customers:
-            contact = customer.contact
-            people = [(contact.name, contact.phone)] if contact else []
-            keys = name_keys(customer.name)
-            document = search_document(customer.name, customer.code, people, customer.tags)
-            rows.append(
-                {
-                    "code": customer.code,
-                    "name": customer.name,
-                    "name_key": keys.key,
-                    "name_pinyin": keys.pinyin,
-                    "name_initials": keys.initials,
-                    "search_text": document,
-                    "industry": customer.fields.get("industry"),
-                    "size": customer.fields.get("size"),
-                    "source": customer.fields.get("source"),
-                    "demand_type": customer.fields.get("demand_type"),
-                    "region": customer.fields.get("region"),
-                    "route": customer.fields.get("route"),
-                    "notes": customer.fields.get("notes"),
-                    "stage": customer.stage,
-                    "grade": customer.grade.value if customer.grade else None,
-                    "parent_id": None,
-                    "owner_id": customer.owner_id,
-                    "created_by": actor_id,
-                    "custom_fields": {},
-                    "created_at": customer.created_at or at,
-                    "updated_at": at,
-                    "stage_changed_at": at,
-                    "last_followup_at": customer.last_followup_at,
-                }
-            )
-        # executemany without RETURNING (RETURNING in bulk is row by row on SQLite), then the
-        # ids back by the unique codes
+        rows = new.customers
+        brought = {row["code"] for row in rows if row["code"] is not None}
+        fresh = iter(await self.reserve_codes(len(rows) - len(brought), brought))
+        for row, customer_id in zip(rows, await self._next_ids(len(rows)), strict=True):
+            row["id"] = customer_id
+            if row["code"] is None:
+                row["code"] = next(fresh)
+            row["search_text"] = with_code(row["search_text"], row["code"])
         await self._insert(_CUSTOMERS, rows)
-        by_code: dict[str, int] = {}
-        for batch in _batches([customer.code for customer in customers]):
-            found = await self._session.execute(
-                select(CustomerRow.code, CustomerRow.id).where(CustomerRow.code.in_(batch))
-            )
-            for code, customer_id in found.all():
-                by_code[code] = customer_id
-        ids = [by_code[customer.code] for customer in customers]
         if _INSERT_TRIGGER in self._suspended:  # index the new documents in one go
             await self._session.execute(
                 text("INSERT INTO customer_search(rowid, search_text) VALUES (:id, :text)"),
-                [{"id": i, "text": row["search_text"]} for i, row in zip(ids, rows, strict=True)],
+                [{"id": row["id"], "text": row["search_text"]} for row in rows],
             )
-        contacts: list[dict[str, Any]] = []
-        changes: list[dict[str, Any]] = []
-        for customer_id, customer in zip(ids, customers, strict=True):
-            if customer.contact is not None:
-                contacts.append(
-                    _contact_row(
-                        customer_id,
-                        customer.contact.name,
-                        customer.contact.title,
-                        customer.contact.phone,
-                        customer.contact.email,
-                        True,
-                        at,
-                    )
-                )
-            changes.append(_stage_change(customer_id, None, customer.stage, actor_id, at))
-        await self._insert(_CONTACTS, contacts)
-        await self._insert(_STAGE_CHANGES, changes)
-        tagged = [(i, c.tags) for i, c in zip(ids, customers, strict=True) if c.tags]
-        await self._add_tags(tagged, actor_id, at)
+        for index, contact in zip(new.contact_of, new.contacts, strict=True):
+            contact["customer_id"] = rows[index]["id"]
+        for row, change in zip(rows, new.changes, strict=True):
+            change["customer_id"] = row["id"]
+        await self._insert(_CONTACTS, new.contacts)
+        await self._insert(_STAGE_CHANGES, new.changes)
+        tagged = [(rows[index]["id"], tags) for index, tags in new.tags]
+        await self._add_tags(tagged, new.actor_id, new.at)
+
+    async def _next_ids(self, count: int) -> list[int]:
+        """Ids for ``count`` new customers, taken before they are inserted (so that their
+        contacts and index entries are built without reading them back)."""
+        if self._session.get_bind().dialect.name == "postgresql":
+            taken = await self._session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence('customers', 'id'))"
+                    " FROM generate_series(1, :count)"
+                ),
+                {"count": count},
+            )
+            return sorted(taken)
+        # SQLite: the transaction holds the write lock, so no one else inserts meanwhile
+        last = await self._session.scalar(select(func.coalesce(func.max(CustomerRow.id), 0)))
+        return list(range(int(last or 0) + 1, int(last or 0) + 1 + count))
 
     async def update_customers(
         self, updates: Sequence[CustomerUpdate], actor_id: int | None, at: datetime
     ) -> None:
+        """What the customers have is read outside the import's transaction (each existing
+        customer is updated once per import, so it is still what the transaction holds); the
+        writes wait their turn, as in ``add_customers``."""
         if not updates:
             return
-        ids = [u.customer_id for u in updates]
-        current = await self._current(ids)
-        contacts = await self._contacts(ids)
-        tags = await self._tags(ids)
-        customer_rows: list[dict[str, Any]] = []
-        contact_updates: list[dict[str, Any]] = []
-        contact_inserts: list[dict[str, Any]] = []
-        changes: list[dict[str, Any]] = []
-        tagged: list[tuple[int, list[str]]] = []
-        for change in updates:
-            name, code, _ = current[change.customer_id]
-            values: dict[str, Any] = {"id": change.customer_id, "updated_at": at}
-            values.update(change.values)
-            new_name = change.values.get("name")
-            if isinstance(new_name, str) and new_name != name:
-                keys = name_keys(new_name)
-                values |= {
-                    "name_key": keys.key,
-                    "name_pinyin": keys.pinyin,
-                    "name_initials": keys.initials,
-                }
-                name = new_name
-            if change.to_stage is not None:
-                values |= {"stage": change.to_stage, "stage_changed_at": at}
-                changes.append(
-                    _stage_change(
-                        change.customer_id, change.from_stage, change.to_stage, actor_id, at
-                    )
-                )
-            people = contacts.get(change.customer_id, [])
-            if change.contact is not None:
-                _merge_contact(
-                    change.customer_id,
-                    name,
-                    change.contact,
-                    people,
-                    contact_updates,
-                    contact_inserts,
-                    at,
-                )
-            had = tags.get(change.customer_id, [])
-            added = [tag for tag in change.tags if tag not in had]
-            if added:
-                tagged.append((change.customer_id, added))
-            values["search_text"] = search_document(
-                name, code, [(p["name"], p["phone"]) for p in people], [*had, *added]
-            )
-            customer_rows.append(values)
-        for group in _same_keys(customer_rows):
+
+        async def prepare() -> _Updates:
+            ids = [u.customer_id for u in updates]
+            current = await self._current(ids)
+            contacts = await self._contacts(ids)
+            tags = await self._tags(ids)
+            return _update_rows(updates, current, contacts, tags, actor_id, at)
+
+        await self._in_turn(prepare, self._write_updates)
+
+    async def _write_updates(self, rows: _Updates) -> None:
+        for group in _same_keys(rows.customers):
             await self._session.execute(update(CustomerRow), group)
         if _UPDATE_TRIGGER in self._suspended:  # re-index the changed documents in one go
             await self._session.execute(
@@ -299,17 +279,20 @@ class SqlImportRepository:
                     "INSERT INTO customer_search(customer_search, rowid, search_text)"
                     " VALUES ('delete', :id, :text)"
                 ),
-                [{"id": row["id"], "text": current[row["id"]][2]} for row in customer_rows],
+                [
+                    {"id": row["id"], "text": rows.old_documents[row["id"]]}
+                    for row in rows.customers
+                ],
             )
             await self._session.execute(
                 text("INSERT INTO customer_search(rowid, search_text) VALUES (:id, :text)"),
-                [{"id": row["id"], "text": row["search_text"]} for row in customer_rows],
+                [{"id": row["id"], "text": row["search_text"]} for row in rows.customers],
             )
-        for group in _same_keys(contact_updates):
+        for group in _same_keys(rows.contact_updates):
             await self._session.execute(update(ContactRow), group)
-        await self._insert(_CONTACTS, contact_inserts)
-        await self._insert(_STAGE_CHANGES, changes)
-        await self._add_tags(tagged, actor_id, at)
+        await self._insert(_CONTACTS, rows.contact_inserts)
+        await self._insert(_STAGE_CHANGES, rows.changes)
+        await self._add_tags(rows.tagged, rows.actor_id, rows.at)
 
     async def _add_tags(
         self, tagged: Sequence[tuple[int, Sequence[str]]], actor_id: int | None, at: datetime
@@ -390,6 +373,31 @@ class SqlImportRepository:
             return
         await connection.exec_driver_sql(compiled.string, parameters)
 
+    async def _look_up(self, statement: Select[*Row]) -> Result[*Row]:
+        if self._snapshot is not None:
+            async with self._snapshot_in_use:  # one statement at a time on a connection
+                return await self._snapshot.execute(statement)
+        await self._fresh_statistics()
+        return await self._session.execute(statement)
+
+    async def _in_turn(
+        self, prepare: Callable[[], Awaitable[W]], write: Callable[[W], Awaitable[None]]
+    ) -> None:
+        """``prepare`` (which must not use the import's transaction) runs at once; ``write``
+        once every write asked for before this one has ended, so writes go one at a time, in
+        the order asked, while the next chunk's rows are being built."""
+        before, mine = self._last_write, asyncio.get_running_loop().create_future()
+        self._last_write = mine
+        try:
+            prepared = await prepare()
+            if before is not None:
+                await asyncio.wait([before])
+            await write(prepared)
+        finally:
+            if before is not None and not before.done():  # failed before its turn came
+                await asyncio.wait([before])
+            mine.set_result(None)
+
     async def _fresh_statistics(self) -> None:
         """PostgreSQL: ANALYZE the looked-up tables once per transaction. Planned from stale
         statistics (autovacuum not yet past a table that was near empty) the IN look-ups by
@@ -405,7 +413,7 @@ class SqlImportRepository:
         """Name, code and search text by customer id."""
         found: dict[int, tuple[str, str, str]] = {}
         for batch in _batches(ids):
-            rows = await self._session.execute(
+            rows = await self._look_up(
                 select(
                     CustomerRow.id, CustomerRow.name, CustomerRow.code, CustomerRow.search_text
                 ).where(CustomerRow.id.in_(batch))
@@ -417,7 +425,7 @@ class SqlImportRepository:
     async def _contacts(self, ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
         found: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for batch in _batches(ids):
-            rows = await self._session.execute(
+            rows = await self._look_up(
                 select(
                     ContactRow.id,
                     ContactRow.customer_id,
@@ -446,7 +454,7 @@ class SqlImportRepository:
     async def _tags(self, ids: Sequence[int]) -> dict[int, list[str]]:
         found: dict[int, list[str]] = defaultdict(list)
         for batch in _batches(ids):
-            rows = await self._session.execute(
+            rows = await self._look_up(
                 select(CustomerTagRow.customer_id, TagRow.name)
                 .join(TagRow, TagRow.id == CustomerTagRow.tag_id)
                 .where(CustomerTagRow.customer_id.in_(batch))
@@ -454,6 +462,140 @@ class SqlImportRepository:
             for customer_id, name in rows.all():
                 found[customer_id].append(name)
         return found
+
+
+@dataclass
+class _NewRows:
+    """New customers' rows, built before they have ids (and some, codes): each contact and
+    stage change is filled in with its customer's id when written."""
+
+    customers: list[dict[str, Any]]
+    contacts: list[dict[str, Any]]
+    contact_of: list[int]  # the index in ``customers`` of each contact's customer
+    changes: list[dict[str, Any]]
+    tags: list[tuple[int, Sequence[str]]]
+    actor_id: int | None
+    at: datetime
+
+
+def _new_rows(
+    customers: Sequence[ImportedCustomer], actor_id: int | None, at: datetime
+) -> _NewRows:
+    new = _NewRows([], [], [], [], [], actor_id, at)
+    for index, customer in enumerate(customers):
+        search = customer.search or _search_keys(customer)
+        new.customers.append(
+            {
+                "code": customer.code,
+                "name": customer.name,
+                "name_key": search.key,
+                "name_pinyin": search.pinyin,
+                "name_initials": search.initials,
+                "search_text": search.document,  # the code is added when it is known
+                "industry": customer.fields.get("industry"),
+                "size": customer.fields.get("size"),
+                "source": customer.fields.get("source"),
+                "demand_type": customer.fields.get("demand_type"),
+                "region": customer.fields.get("region"),
+                "route": customer.fields.get("route"),
+                "notes": customer.fields.get("notes"),
+                "stage": customer.stage,
+                "grade": customer.grade.value if customer.grade else None,
+                "parent_id": None,
+                "owner_id": customer.owner_id,
+                "created_by": actor_id,
+                "custom_fields": {},
+                "created_at": customer.created_at or at,
+                "updated_at": at,
+                "stage_changed_at": at,
+                "last_followup_at": customer.last_followup_at,
+            }
+        )
+        contact = customer.contact
+        if contact is not None:
+            new.contacts.append(
+                _contact_row(0, contact.name, contact.title, contact.phone, contact.email, True, at)
+            )
+            new.contact_of.append(index)
+        new.changes.append(_stage_change(0, None, customer.stage, actor_id, at))
+        if customer.tags:
+            new.tags.append((index, customer.tags))
+    return new
+
+
+@dataclass
+class _Updates:
+    customers: list[dict[str, Any]]
+    old_documents: dict[int, str]  # what the search index holds now, by customer id
+    contact_updates: list[dict[str, Any]]
+    contact_inserts: list[dict[str, Any]]
+    changes: list[dict[str, Any]]
+    tagged: list[tuple[int, list[str]]]
+    actor_id: int | None
+    at: datetime
+
+
+def _update_rows(
+    updates: Sequence[CustomerUpdate],
+    current: dict[int, tuple[str, str, str]],
+    contacts: dict[int, list[dict[str, Any]]],
+    tags: dict[int, list[str]],
+    actor_id: int | None,
+    at: datetime,
+) -> _Updates:
+    customer_rows: list[dict[str, Any]] = []
+    contact_updates: list[dict[str, Any]] = []
+    contact_inserts: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
+    tagged: list[tuple[int, list[str]]] = []
+    for change in updates:
+        name, code, _ = current[change.customer_id]
+        values: dict[str, Any] = {"id": change.customer_id, "updated_at": at}
+        values.update(change.values)
+        new_name = change.values.get("name")
+        if isinstance(new_name, str) and new_name != name:
+            keys = name_keys(new_name)
+            values |= {
+                "name_key": keys.key,
+                "name_pinyin": keys.pinyin,
+                "name_initials": keys.initials,
+            }
+            name = new_name
+        if change.to_stage is not None:
+            values |= {"stage": change.to_stage, "stage_changed_at": at}
+            changes.append(
+                _stage_change(change.customer_id, change.from_stage, change.to_stage, actor_id, at)
+            )
+        people = contacts.get(change.customer_id, [])
+        if change.contact is not None:
+            _merge_contact(
+                change.customer_id,
+                name,
+                change.contact,
+                people,
+                contact_updates,
+                contact_inserts,
+                at,
+            )
+        had = tags.get(change.customer_id, [])
+        added = [tag for tag in change.tags if tag not in had]
+        if added:
+            tagged.append((change.customer_id, added))
+        values["search_text"] = search_document(
+            name, code, [(p["name"], p["phone"]) for p in people], [*had, *added]
+        )
+        customer_rows.append(values)
+    old_documents = {customer_id: document for customer_id, (_, _, document) in current.items()}
+    return _Updates(
+        customer_rows,
+        old_documents,
+        contact_updates,
+        contact_inserts,
+        changes,
+        tagged,
+        actor_id,
+        at,
+    )
 
 
 def _merge_contact(
@@ -504,6 +646,14 @@ def _merge_contact(
     if "phone" in changed:
         changed["phone_reversed"] = phone_tail_key(changed["phone"])
     updates.append({"id": target["id"], **changed})
+
+
+def _search_keys(customer: ImportedCustomer) -> SearchKeys:
+    contact = customer.contact
+    people = [(contact.name, contact.phone)] if contact else []
+    keys = name_keys(customer.name)
+    document = document_without_code(customer.name, people, customer.tags)
+    return SearchKeys(keys.key, keys.pinyin, keys.initials, document)
 
 
 def _contact_row(

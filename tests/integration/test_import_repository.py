@@ -19,6 +19,7 @@ from crm.clock import FakeClock
 from crm.customer_service import CustomerService
 from crm.customers import NewContact, NewCustomer, Stage
 from crm.errors import InvalidInput
+from crm.importing import source
 from crm.importing.service import Committed, ImportService
 from crm.members import Member, NewMember, Role
 from storage.db import create_engine, session_factory
@@ -345,3 +346,56 @@ async def test_import_pressed_again_while_committing_is_told_to_wait(engine, clo
         await uow.commit()
     async with unit(engine, clock) as uow:
         assert (await ImportService(uow, clock).session(admin)).file_id == "file-1"
+
+
+async def test_the_commit_sorts_every_row_as_its_dry_run_did(engine, clock, monkeypatch) -> None:
+    """The commit writes each chunk while sorting the next, against the database as it was
+    before the import: a row is never matched to a customer an earlier row created, and the
+    counts are the preview's."""
+    monkeypatch.setattr(source, "CHUNK", 3)  # rows of one kind land in different chunks
+    await admin_with_customer(engine, clock)
+    data = (
+        "客户编号,客户名称,联系人,联系方式\n"
+        ",甲公司,张一,13911110001\n"
+        ",乙公司,张二,13911110002\n"
+        ",丙公司,张三,13912345678\n"  # 华信科技's phone: an update (renames it)
+        "CRM0700,丁公司,张四,13911110001\n"  # 甲公司's phone, its own code: new, as previewed
+        "CRM0001,华信科技改名,张伟,\n"  # the customer the row above 丙 updated: a duplicate
+        ",戊公司,张五,13911110002\n"  # 乙公司's phone: a duplicate of that row
+        "CRM0002,远大物流,孙丽,13600000000\n"  # code and phone of one customer: an update
+    ).encode()
+    async with unit(engine, clock) as uow:
+        service = ImportService(uow, clock)
+        checked = await service.check_file(data, "a.csv", ZONE)
+        committed = await service.import_file(data, checked.session, ZONE)
+        await uow.commit()
+    assert committed.counts == checked.session.counts
+    counts = committed.counts
+    assert (counts.new, counts.updated, counts.duplicate, counts.invalid) == (3, 2, 2, 0)
+    async with unit(engine, clock) as uow:
+        names = set(await uow.session.scalars(select(CustomerRow.name)))
+    assert names == {"丙公司", "远大物流", "甲公司", "乙公司", "丁公司"}
+
+
+async def test_codes_given_across_chunks_follow_the_rows(engine, clock) -> None:
+    await admin_with_customer(engine, clock)
+    lines = ["客户名称,联系人,联系方式"]
+    lines += [f"客户{n:02d},王芳,1380000{n:04d}" for n in range(1, 41)]
+    data = "\n".join(lines).encode()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(source, "CHUNK", 4)  # ten chunks, written while the next are sorted
+        async with unit(engine, clock) as uow:
+            committed = await commit_file(ImportService(uow, clock), data, "a.csv")
+            await uow.commit()
+    assert committed.counts.new == 40
+    async with unit(engine, clock) as uow:
+        rows = (
+            await uow.session.execute(
+                select(CustomerRow.name, CustomerRow.code, CustomerRow.id).where(
+                    CustomerRow.name.like("客户%")
+                )
+            )
+        ).all()
+    by_name = sorted(rows)
+    assert [code for _, code, _ in by_name] == [f"CRM{n:04d}" for n in range(3, 43)]
+    assert [customer_id for _, _, customer_id in by_name] == sorted(r[2] for r in rows)

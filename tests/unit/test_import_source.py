@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import pickle
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -100,3 +101,63 @@ async def test_big_files_get_the_helper_by_default(monkeypatch) -> None:
     assert started == []
     await collect(workbook(2_000), helper=None)
     assert started == [True]
+
+
+@pytest.fixture
+def spools(tmp_path, monkeypatch):
+    folder = tmp_path / "spools"
+    monkeypatch.setattr(source, "spool_folder", lambda: folder)
+    return folder
+
+
+async def test_a_previewed_file_is_read_back_from_its_spool_by_the_commit(spools) -> None:
+    data = workbook(3_000)
+    _, _, mapping, parsed = await collect(data, helper=True)  # the preview: mapping proposed
+    spool = source.Spool.of(data, ZONE).path(mapping)
+    assert spool.exists()
+    assert oct(spools.stat().st_mode & 0o777) == "0o700"
+    # what is read back is the spool (here edited), not the workbook
+    with spool.open("rb") as stored:
+        frames = [pickle.load(stored) for _ in range(3)]
+    frames[1][0] = (*frames[1][0][:3], {**frames[1][0][3], "name": "改过的名字"}, *frames[1][0][4:])
+    with spool.open("wb") as stored:
+        for frame in frames:
+            pickle.dump(frame, stored)
+        pickle.dump(None, stored)
+    again = await collect(data, helper=True, mapping=mapping)
+    assert again[3][0][0][1].get("name") == "改过的名字"
+    assert again[3][0][1:] == parsed[0][1:]
+    assert again[3][1:] == parsed[1:]
+    # the commit gets the search keys too, and is the spool's last reader
+    async with parsed_file(data, "c.xlsx", ZONE, mapping, search_keys=True, helper=True) as f:
+        committed = [pair for chunk in [c async for c in f.chunks] for pair in chunk]
+    assert committed[1][1].search is not None
+    assert committed[1][1].search.pinyin == "kehu1hao"
+    assert not spool.exists()
+
+
+async def test_another_mapping_or_time_zone_is_parsed_again(spools) -> None:
+    data = workbook(20)
+    _, _, mapping, _ = await collect(data, helper=True)
+    other = ("code", "name", None, "phone", None)
+    assert not source.Spool.of(data, ZONE).path(other).exists()
+    assert not source.Spool.of(data, ZoneInfo("UTC")).path(mapping).exists()
+    _, _, chosen, chunks = await collect(data, helper=True, mapping=other)
+    assert chosen == other
+    assert chunks[0][0][1].get("contact") is None
+    assert source.Spool.of(data, ZONE).path(other).exists()
+
+
+async def test_no_spool_in_a_folder_others_can_read(spools) -> None:
+    spools.mkdir(mode=0o755)
+    spools.chmod(0o755)
+    await collect(workbook(20), helper=True)
+    assert list(spools.iterdir()) == []
+
+
+async def test_a_file_refused_half_way_leaves_no_spool(spools) -> None:
+    rows = "\n".join(f"客户{n},王芳,1390000{n:04d}" for n in range(3_000))
+    data = f'客户名称,联系人,联系方式\n{rows}\n坏行,"{"x" * 200_000}",1\n'.encode()
+    with pytest.raises(ImportFileInvalid):
+        await collect(data, helper=True)
+    assert list(spools.iterdir()) == []

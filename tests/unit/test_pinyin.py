@@ -51,7 +51,6 @@ def test_name_keys_of_mixed_names() -> None:
         "长沙银行",
         "changshayinhang",
         "csyh",
-        "crm0001",
         "单田芳",
         "dantianfang",
         "dtf",
@@ -59,4 +58,5 @@ def test_name_keys_of_mixed_names() -> None:
         "stf",
         "13912345678",
         "国企",
+        "crm0001",
     ]

@@ -9,6 +9,7 @@ from crm.text import (
     NameKeys,
     compact_key,
     core_words,
+    document_without_code,
     legal_core,
     mask_phone,
     name_keys,
@@ -18,6 +19,7 @@ from crm.text import (
     person_pinyins,
     phone_tail_key,
     search_document,
+    with_code,
 )
 
 
@@ -268,3 +270,13 @@ def test_names_that_look_alike(a: str, b: str) -> None:
 def test_names_that_do_not_look_alike(a: str, b: str) -> None:
     assert not names_look_alike(a, b)
     assert not names_look_alike(b, a)
+
+
+def test_an_imports_document_without_the_code_gets_it_after() -> None:
+    contacts = [("王芳", "13912345678")]
+    for code in ("CRM0012", "", "王芳"):
+        whole = search_document("华信科技有限公司", code, contacts, ["VIP"])
+        assert (
+            with_code(document_without_code("华信科技有限公司", contacts, ["VIP"]), code) == whole
+        )
+    assert with_code("", "CRM0001") == "crm0001"
