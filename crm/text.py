@@ -162,11 +162,14 @@ def name_keys(name: str) -> NameKeys:
 
 
 def _keys_of_words(words: Sequence[str]) -> NameKeys:
-    syllables = _syllables(words)
+    return _keys_of(words, _syllables(words))
+
+
+def _keys_of(words: Sequence[str], syllables: list[str]) -> NameKeys:
     return NameKeys(
         key="".join(words),
         pinyin="".join(syllables),
-        initials="".join(syllable[0] for syllable in syllables),
+        initials="".join([syllable[0] for syllable in syllables]),
     )
 
 
@@ -203,7 +206,8 @@ def _syllables(words: Sequence[str]) -> list[str]:
         for han in _HAN.finditer(word):
             if han.start() > position:
                 syllables.append(word[position : han.start()])
-            syllables.extend(part for part in _pinyin(han.group()) if part)
+            parts = _pinyin(han.group())
+            syllables.extend(parts if all(parts) else [part for part in parts if part])
             position = han.end()
         if position < len(word):
             syllables.append(word[position:])
@@ -311,10 +315,37 @@ def document_without_code(
     name_text = normalize_text(name)
     words = _WORD.findall(name_text)
     keys = name_keys(name)  # remembered: the caller has usually just asked for it
-    # Pinyin and initials without the legal form: nobody types "youxiangongsi" or "yxgs", and
-    # in every document those would only make the index slower.
-    core_words = _without_legal_form(words)
-    core = _keys_of_words(core_words) if core_words and core_words != words else keys
+    return _document(name_text, words, keys, contacts, tags)
+
+
+def keys_and_document(
+    name: str, contacts: Sequence[tuple[str, str | None]], tags: Sequence[str]
+) -> tuple[NameKeys, str]:
+    """``name_keys(name)`` and ``document_without_code(name, contacts, tags)`` at once, for
+    contacts whose phones are normalised (``normalize_phone``) already: an import computes
+    both for every row, mostly of names seen once."""
+    name_text = normalize_text(name)
+    words = _WORD.findall(name_text)
+    syllables = _syllables(words)
+    keys = _keys_of(words, syllables)
+    core = _core_keys(words, syllables, keys)
+    parts = [name_text, keys.key, core.pinyin, core.initials]
+    for contact_name, phone in contacts:
+        parts += _person_parts(contact_name)
+        if phone:
+            parts.append(phone.lstrip("+"))
+    parts += [normalize_text(tag) for tag in tags]
+    return keys, " ".join(dict.fromkeys(part for part in parts if part))
+
+
+def _document(
+    name_text: str,
+    words: list[str],
+    keys: NameKeys,
+    contacts: Sequence[tuple[str, str | None]],
+    tags: Sequence[str],
+) -> str:
+    core = _core_keys(words, None, keys)
     parts = [name_text, keys.key, core.pinyin, core.initials]
     for contact_name, phone in contacts:
         parts += _person_parts(contact_name)
@@ -324,6 +355,32 @@ def document_without_code(
                 parts.append(normalized.lstrip("+"))
     parts += [normalize_text(tag) for tag in tags]
     return " ".join(dict.fromkeys(part for part in parts if part))
+
+
+def _core_keys(words: list[str], syllables: list[str] | None, keys: NameKeys) -> NameKeys:
+    """Keys of the name without its legal form. Nobody types "youxiangongsi" or "yxgs", and in
+    every document those would only make the index slower."""
+    core_words = _without_legal_form(words)
+    if not core_words or core_words == words:
+        return keys
+    if syllables is not None:
+        tail = _legal_tail(words, core_words)
+        if tail is not None:  # the core's syllables are the name's, less the legal form's
+            return _keys_of(core_words, syllables[: len(syllables) - len(_syllables(tail))])
+    return _keys_of_words(core_words)
+
+
+def _legal_tail(words: list[str], core_words: list[str]) -> list[str] | None:
+    """The words the legal form took off the name, when they are read apart from the core
+    (the cut is not inside a run of Chinese characters, which is read as a whole)."""
+    count = len(core_words)
+    last, whole = core_words[-1], words[count - 1]
+    if core_words[:-1] != words[: count - 1] or not whole.startswith(last):
+        return None
+    cut = len(last)
+    if cut < len(whole) and _HAN.match(whole[cut - 1]) and _HAN.match(whole[cut]):
+        return None
+    return ([whole[cut:]] if cut < len(whole) else []) + words[count:]
 
 
 @lru_cache(maxsize=65536)
@@ -356,7 +413,7 @@ def _without_legal_form(name_words: Sequence[str]) -> list[str]:
     while words[-1] in _EN_LEGAL_WORDS:
         words.pop()
     last = words[-1]
-    stripped = True
+    stripped = last.endswith(_CN_LEGAL_SUFFIXES)
     while stripped:
         stripped = False
         for suffix in _CN_LEGAL_SUFFIXES:

@@ -19,7 +19,7 @@ from crm.customers import Grade, Stage
 from crm.importing import fields as f
 from crm.importing.reader import MAX_CELL
 from crm.importing.records import SearchKeys
-from crm.text import document_without_code, name_keys, normalize_phone
+from crm.text import keys_and_document, normalize_phone
 from crm.texts import Text
 
 LIMITS = {
@@ -88,10 +88,10 @@ def with_search_keys(record: Record) -> Record:
     name = record.values.get(f.NAME)
     if record.problems or name is None:
         return record
-    keys = name_keys(name)
     contact = record.values.get(f.CONTACT)
-    people = [(contact, record.phone)] if contact else []
-    document = document_without_code(name, people, record.tags)
+    keys, document = keys_and_document(
+        name, [(contact, record.phone)] if contact else [], record.tags
+    )
     return record._replace(search=SearchKeys(keys.key, keys.pinyin, keys.initials, document))
 
 

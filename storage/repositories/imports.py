@@ -207,33 +207,47 @@ class SqlImportRepository:
             return
 
         async def prepare() -> _NewRows:
-            return _new_rows(customers, actor_id, at)
+            rows = _new_rows(customers, actor_id, at)
+            return _NewRows(
+                self._bound_all(_CUSTOMERS, rows.customers),
+                self._bound_all(_CONTACTS, rows.contacts) if rows.contacts else None,
+                rows.contact_of,
+                self._bound_all(_STAGE_CHANGES, rows.changes),
+                rows.tags,
+                actor_id,
+                at,
+            )
 
         await self._in_turn(prepare, self._write_new)
 
     async def _write_new(self, new: _NewRows) -> None:
+        """Codes and ids given (in the rows bound with placeholders), then the inserts."""
         await self._fresh_statistics()
-        rows = new.customers
-        brought = {row["code"] for row in rows if row["code"] is not None}
+        rows = new.customers.parameters
+        at_id, at_code, at_text = (new.customers.columns.index(c) for c in _LATE_COLUMNS)
+        brought = {row[at_code] for row in rows if row[at_code] is not None}
         fresh = iter(await self.reserve_codes(len(rows) - len(brought), brought))
-        for row, customer_id in zip(rows, await self._next_ids(len(rows)), strict=True):
-            row["id"] = customer_id
-            if row["code"] is None:
-                row["code"] = next(fresh)
-            row["search_text"] = with_code(row["search_text"], row["code"])
-        await self._insert(_CUSTOMERS, rows)
+        ids = await self._next_ids(len(rows))
+        for row, customer_id in zip(rows, ids, strict=True):
+            row[at_id] = customer_id
+            if row[at_code] is None:
+                row[at_code] = next(fresh)
+            row[at_text] = with_code(row[at_text], row[at_code])
+        await self._execute(new.customers)
         if _INSERT_TRIGGER in self._suspended:  # index the new documents in one go
-            await self._session.execute(
-                text("INSERT INTO customer_search(rowid, search_text) VALUES (:id, :text)"),
-                [{"id": row["id"], "text": row["search_text"]} for row in rows],
+            connection = await self._session.connection()
+            await connection.exec_driver_sql(
+                "INSERT INTO customer_search(rowid, search_text) VALUES (?, ?)",
+                [(row[at_id], row[at_text]) for row in rows],
             )
-        for index, contact in zip(new.contact_of, new.contacts, strict=True):
-            contact["customer_id"] = rows[index]["id"]
-        for row, change in zip(rows, new.changes, strict=True):
-            change["customer_id"] = row["id"]
-        await self._insert(_CONTACTS, new.contacts)
-        await self._insert(_STAGE_CHANGES, new.changes)
-        tagged = [(rows[index]["id"], tags) for index, tags in new.tags]
+        for bound, owners in ((new.contacts, new.contact_of), (new.changes, None)):
+            if bound is None:
+                continue
+            at_owner = bound.columns.index("customer_id")
+            for index, row in enumerate(bound.parameters):
+                row[at_owner] = ids[owners[index] if owners is not None else index]
+            await self._execute(bound)
+        tagged = [(ids[index], tags) for index, tags in new.tags]
         await self._add_tags(tagged, new.actor_id, new.at)
 
     async def _next_ids(self, count: int) -> list[int]:
@@ -274,19 +288,15 @@ class SqlImportRepository:
         for group in _same_keys(rows.customers):
             await self._session.execute(update(CustomerRow), group)
         if _UPDATE_TRIGGER in self._suspended:  # re-index the changed documents in one go
-            await self._session.execute(
-                text(
-                    "INSERT INTO customer_search(customer_search, rowid, search_text)"
-                    " VALUES ('delete', :id, :text)"
-                ),
-                [
-                    {"id": row["id"], "text": rows.old_documents[row["id"]]}
-                    for row in rows.customers
-                ],
+            connection = await self._session.connection()
+            await connection.exec_driver_sql(
+                "INSERT INTO customer_search(customer_search, rowid, search_text)"
+                " VALUES ('delete', ?, ?)",
+                [(row["id"], rows.old_documents[row["id"]]) for row in rows.customers],
             )
-            await self._session.execute(
-                text("INSERT INTO customer_search(rowid, search_text) VALUES (:id, :text)"),
-                [{"id": row["id"], "text": row["search_text"]} for row in rows.customers],
+            await connection.exec_driver_sql(
+                "INSERT INTO customer_search(rowid, search_text) VALUES (?, ?)",
+                [(row["id"], row["search_text"]) for row in rows.customers],
             )
         for group in _same_keys(rows.contact_updates):
             await self._session.execute(update(ContactRow), group)
@@ -338,20 +348,31 @@ class SqlImportRepository:
         return found
 
     async def _insert(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-        """``session.execute(insert(table), rows)`` (one executemany, no RETURNING) with the
-        per-row work taken out: the columns' bind processors (dates, enums, JSON) are applied
-        here, remembering the result per distinct value (most rows share ``at``, a stage, a
-        handful of dates), and the driver gets plain tuples. Same statement, same values."""
         if not rows:
             return
-        connection = await self._session.connection()
-        dialect = connection.dialect
+        bound = self._bound(table, rows)
+        if bound is None:  # a column's default to fill: the usual way
+            await self._session.execute(insert(table), list(rows))
+        else:
+            await self._execute(bound)
+
+    def _bound_all(self, table: Table, rows: Sequence[dict[str, Any]]) -> _Bound:
+        bound = self._bound(table, rows)
+        assert bound is not None, f"every column of {table.name} is given"
+        return bound
+
+    def _bound(self, table: Table, rows: Sequence[dict[str, Any]]) -> _Bound | None:
+        """``insert(table)`` of ``rows`` (each with every column) as the driver takes it: the
+        columns' bind processors (dates, enums, JSON) applied here, remembering the result per
+        distinct value (most rows share ``at``, a stage, a handful of dates), each row a list
+        in the statement's column order. Done apart from the executing, so that a chunk is
+        bound while the one before is written. Same statement, same values."""
+        dialect = self._session.get_bind().dialect
         keys = list(rows[0])
         compiled = insert(table).compile(dialect=dialect, column_keys=keys)
         order = compiled.positiontup
-        if order is None or sorted(order) != sorted(keys):  # a default to fill: the usual way
-            await self._session.execute(insert(table), list(rows))
-            return
+        if order is None or sorted(order) != sorted(keys):
+            return None
         columns: list[Any] = list(zip(*map(itemgetter(*order), rows), strict=True))
         if len(order) == 1:  # itemgetter of one key gives the value, not a 1-tuple
             columns = [[row[order[0]] for row in rows]]
@@ -359,8 +380,14 @@ class SqlImportRepository:
             convert = _memoized(table.c[key].type.dialect_impl(dialect), dialect)
             if convert is not None:
                 columns[index] = list(map(convert, columns[index]))
-        parameters = list(zip(*columns, strict=True))
-        if dialect.name == "postgresql":
+        parameters = [list(row) for row in zip(*columns, strict=True)]
+        return _Bound(table, compiled.string, tuple(order), parameters)
+
+    async def _execute(self, bound: _Bound) -> None:
+        if not bound.parameters:
+            return
+        connection = await self._session.connection()
+        if connection.dialect.name == "postgresql":
             # binary COPY on the session's own asyncpg connection, inside its transaction: the
             # same rows and values (same codecs), without executemany's Bind/Execute per row
             raw = (await connection.get_raw_connection()).driver_connection
@@ -368,10 +395,13 @@ class SqlImportRepository:
             if not raw.is_in_transaction():  # the adapter BEGINs lazily, at the first statement
                 await connection.exec_driver_sql("SELECT 1")
             await raw.copy_records_to_table(
-                table.name, records=parameters, columns=list(order), schema_name=table.schema
+                bound.table.name,
+                records=bound.parameters,
+                columns=list(bound.columns),
+                schema_name=bound.table.schema,
             )
             return
-        await connection.exec_driver_sql(compiled.string, parameters)
+        await connection.exec_driver_sql(bound.sql, list(map(tuple, bound.parameters)))
 
     async def _look_up(self, statement: Select[*Row]) -> Result[*Row]:
         if self._snapshot is not None:
@@ -464,28 +494,52 @@ class SqlImportRepository:
         return found
 
 
-@dataclass
-class _NewRows:
-    """New customers' rows, built before they have ids (and some, codes): each contact and
-    stage change is filled in with its customer's id when written."""
+@dataclass(frozen=True)
+class _Bound:
+    """An INSERT's statement and its rows, each a list of driver values in column order."""
 
-    customers: list[dict[str, Any]]
-    contacts: list[dict[str, Any]]
+    table: Table
+    sql: str
+    columns: tuple[str, ...]
+    parameters: list[list[Any]]
+
+
+_LATE_COLUMNS = ("id", "code", "search_text")  # of a new customer: set when it is written
+
+
+@dataclass(frozen=True)
+class _NewRows:
+    """New customers' rows, bound before they have ids (and some, codes): a customer's id,
+    code and search text, and each contact's and stage change's customer, are set when
+    written."""
+
+    customers: _Bound
+    contacts: _Bound | None
     contact_of: list[int]  # the index in ``customers`` of each contact's customer
-    changes: list[dict[str, Any]]
+    changes: _Bound
     tags: list[tuple[int, Sequence[str]]]
     actor_id: int | None
     at: datetime
 
 
+@dataclass
+class _NewDicts:
+    customers: list[dict[str, Any]]
+    contacts: list[dict[str, Any]]
+    contact_of: list[int]
+    changes: list[dict[str, Any]]
+    tags: list[tuple[int, Sequence[str]]]
+
+
 def _new_rows(
     customers: Sequence[ImportedCustomer], actor_id: int | None, at: datetime
-) -> _NewRows:
-    new = _NewRows([], [], [], [], [], actor_id, at)
+) -> _NewDicts:
+    new = _NewDicts([], [], [], [], [])
     for index, customer in enumerate(customers):
         search = customer.search or _search_keys(customer)
         new.customers.append(
             {
+                "id": 0,  # set when written, as are the code (when None) and the search text
                 "code": customer.code,
                 "name": customer.name,
                 "name_key": search.key,

@@ -3,6 +3,8 @@ document, and the duplicate check."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from crm.text import (
@@ -10,6 +12,7 @@ from crm.text import (
     compact_key,
     core_words,
     document_without_code,
+    keys_and_document,
     legal_core,
     mask_phone,
     name_keys,
@@ -280,3 +283,20 @@ def test_an_imports_document_without_the_code_gets_it_after() -> None:
             with_code(document_without_code("华信科技有限公司", contacts, ["VIP"]), code) == whole
         )
     assert with_code("", "CRM0001") == "crm0001"
+
+
+def test_an_imports_keys_and_document_are_the_chats() -> None:
+    pick = random.Random(7)
+    legal = ["有限公司", "股份有限公司", "集团", "", " Co., Ltd.", "科技有限公司"]
+    for _ in range(3_000):
+        core = "".join(
+            pick.choice("华信恒达金鼎瑞丰长沙重庆银行科技") for _ in range(pick.randrange(1, 7))
+        )
+        name = core + pick.choice(["", "12", "A", " 2号"]) + pick.choice(legal)
+        phone = normalize_phone(f"13{pick.randrange(10**9):09d}")
+        assert phone is not None
+        assert normalize_phone(phone) == phone  # the import's phones are normalised already
+        contacts = [(pick.choice(["王芳", "单田芳", "曾国藩"]), phone)]
+        keys, document = keys_and_document(name, contacts, ["VIP"])
+        assert keys == name_keys(name), name
+        assert document == document_without_code(name, contacts, ["VIP"]), name
