@@ -27,7 +27,7 @@ from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from crm.errors import DomainError
@@ -38,7 +38,8 @@ from crm.importing.rows import Record, parse_row, with_search_keys
 
 CHUNK = 2_000
 SPOOL_KEPT_SECONDS = 24 * 3600
-_SPOOL_FORMAT = 1  # raised when what a spool holds changes
+_SPOOL_FORMAT = 2  # raised when what a spool holds changes
+_FRAME_SIZE = 8  # bytes of the length before each pickled frame of a spool
 HELPER_FROM_BYTES = 512 * 1024  # about 8,000 rows of a typical customer table
 _YIELD_EVERY = 250  # rows parsed here between two awaits
 _QUEUED_CHUNKS = 3
@@ -189,8 +190,11 @@ def _parse_in_helper(
         with _spooling(spool, chosen, header, enabled=not search_keys) as keep:
             for chunk in _parsed(table.rows(), chosen, zone, CHUNK):
                 plain = _plain(chunk)
-                keep(plain)
-                out.put(("chunk", _with_search_keys(plain) if search_keys else plain))
+                if search_keys:
+                    plain = _with_search_keys(plain)
+                frame = pickle.dumps(plain, protocol=pickle.HIGHEST_PROTOCOL)
+                keep(frame)
+                out.put(("chunk", frame))  # pickled once, for the spool and the queue
         out.put(("end",))
     except DomainError as refused:
         out.put(("refused", refused.text.key, dict(refused.text.vars)))
@@ -202,13 +206,29 @@ def _replay(path: Path, search_keys: bool, out: Any) -> None:
     """A spool's rows, as they were parsed. A commit (``search_keys``) is the spool's last
     reader: it is removed after."""
     with path.open("rb") as stored:
-        headers, header_row, chosen = pickle.load(stored)
+        headers, header_row, chosen = pickle.loads(_read_frame(stored))
         out.put(("table", headers, header_row, chosen))
-        while (plain := pickle.load(stored)) is not None:
-            out.put(("chunk", _with_search_keys(plain) if search_keys else plain))
+        while frame := _read_frame(stored):
+            if search_keys:
+                plain = _with_search_keys(pickle.loads(frame))
+                frame = pickle.dumps(plain, protocol=pickle.HIGHEST_PROTOCOL)
+            out.put(("chunk", frame))
     if search_keys:
         path.unlink(missing_ok=True)
     out.put(("end",))
+
+
+def _read_frame(stored: BinaryIO) -> bytes:
+    size = int.from_bytes(stored.read(_FRAME_SIZE), "big")
+    frame = stored.read(size)
+    if len(frame) != size:
+        raise EOFError("the spool ends early")
+    return frame
+
+
+def _write_frame(stored: BinaryIO, frame: bytes) -> None:
+    stored.write(len(frame).to_bytes(_FRAME_SIZE, "big"))
+    stored.write(frame)
 
 
 def _with_search_keys(plain: list[_PlainRow]) -> list[_PlainRow]:
@@ -218,9 +238,9 @@ def _with_search_keys(plain: list[_PlainRow]) -> list[_PlainRow]:
 @contextmanager
 def _spooling(
     spool: Spool | None, mapping: ColumnFields, header: tuple[Any, ...], *, enabled: bool
-) -> Iterator[Callable[[list[_PlainRow]], None]]:
-    """Writes the chunks given to the spool of ``mapping``; the spool appears only when all
-    were written (a refusal or failure half way leaves none)."""
+) -> Iterator[Callable[[bytes], None]]:
+    """Writes the (pickled) chunks given to the spool of ``mapping``; the spool appears only
+    when all were written (a refusal or failure half way leaves none)."""
     path = spool.path(mapping) if spool is not None and enabled else None
     if path is None or not spool_folder_is_private(path.parent):
         yield lambda _: None
@@ -229,9 +249,9 @@ def _spooling(
     partial = path.with_suffix(f".{os.getpid()}.partial")  # two previews of one file at once
     try:
         with partial.open("wb") as stored:
-            pickle.dump(header, stored, protocol=pickle.HIGHEST_PROTOCOL)
-            yield lambda plain: pickle.dump(plain, stored, protocol=pickle.HIGHEST_PROTOCOL)
-            pickle.dump(None, stored)
+            _write_frame(stored, pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL))
+            yield lambda frame: _write_frame(stored, frame)
+            _write_frame(stored, b"")
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
@@ -289,8 +309,7 @@ async def _received_chunks(channel: Any, process: BaseProcess) -> AsyncIterator[
 async def _receive(channel: Any, process: BaseProcess) -> tuple[Any, ...]:
     while True:
         try:
-            message: tuple[Any, ...] = await asyncio.to_thread(channel.get, True, _POLL_SECONDS)
-            return message
+            return await asyncio.to_thread(_get, channel)
         except queue.Empty:
             if not process.is_alive():
                 raise RuntimeError("the import's reader process stopped") from None
@@ -316,6 +335,14 @@ def _rebuilt(rows: list[_PlainRow]) -> Chunk:
         )
         for row in rows
     ]
+
+
+def _get(channel: Any) -> tuple[Any, ...]:
+    """The next message; a chunk unpickled here, off the event loop."""
+    message: tuple[Any, ...] = channel.get(True, _POLL_SECONDS)
+    if message[0] == "chunk":
+        return ("chunk", pickle.loads(message[1]))
+    return message
 
 
 def _raise(message: tuple[Any, ...]) -> None:

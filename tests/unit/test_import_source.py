@@ -118,12 +118,12 @@ async def test_a_previewed_file_is_read_back_from_its_spool_by_the_commit(spools
     assert oct(spools.stat().st_mode & 0o777) == "0o700"
     # what is read back is the spool (here edited), not the workbook
     with spool.open("rb") as stored:
-        frames = [pickle.load(stored) for _ in range(3)]
-    frames[1][0] = (*frames[1][0][:3], {**frames[1][0][3], "name": "改过的名字"}, *frames[1][0][4:])
+        frames = [pickle.loads(source._read_frame(stored)) for _ in range(3)]
+    first = frames[1][0]
+    frames[1][0] = (*first[:3], {**first[3], "name": "改过的名字"}, *first[4:])
     with spool.open("wb") as stored:
-        for frame in frames:
-            pickle.dump(frame, stored)
-        pickle.dump(None, stored)
+        for frame in [*map(pickle.dumps, frames), b""]:
+            source._write_frame(stored, frame)
     again = await collect(data, helper=True, mapping=mapping)
     assert again[3][0][0][1].get("name") == "改过的名字"
     assert again[3][0][1:] == parsed[0][1:]
