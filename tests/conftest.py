@@ -49,6 +49,14 @@ def _no_network() -> Iterator[None]:
         pytest.fail(f"the test tried to reach the network: {tried}")
 
 
+@pytest.fixture(autouse=True)
+def _import_spools_of_this_test(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rows an import preview keeps for its commit go to the test's own folder."""
+    from crm.importing import source
+
+    monkeypatch.setattr(source, "spool_folder", lambda: tmp_path / "import-spools")
+
+
 def postgres_cluster() -> ThrowawayCluster:
     global _cluster, _cluster_error
     if _cluster is None and _cluster_error is None:

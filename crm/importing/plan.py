@@ -133,8 +133,8 @@ class ImportRun:
     async def _all(self, chunks: AsyncIterator[Chunk]) -> None:
         """Chunk by chunk. When writing, a chunk's rows are sorted and built while the chunks
         before are written (the store writes them one at a time, in order). That works because
-        the store's look-ups see the database as it was before the import, as in the dry run,
-        and rows are matched to the file's earlier rows here, by code and phone."""
+        the store's look-ups do not see the import's own writes, as in the dry run, and rows
+        are matched to the file's earlier rows here, by code and phone."""
         writing: deque[asyncio.Task[None]] = deque()
         try:
             async for chunk in chunks:

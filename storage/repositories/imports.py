@@ -1,5 +1,5 @@
 """SQL behind ``crm.importing``: look-ups by code and phone in batches (while writing, on a
-connection of their own that sees the database as it was before the import), and bulk writes:
+connection of their own that does not see the import's own writes), and bulk writes:
 one executemany (COPY on PostgreSQL) per table and chunk, the values converted here once per
 distinct value, the new customers' ids taken before they are inserted; bulk UPDATE by primary
 key. A chunk's rows are built while the chunk before is written. Search keys are computed
@@ -79,7 +79,7 @@ class SqlImportRepository:
 
     async def begin_bulk_writes(self) -> None:
         """For the rest of the import: look-ups go through a connection of their own, outside
-        the import's transaction, and see the database as it was when the import began. So they
+        the import's transaction, and see what is committed, not the import's own writes. So they
         need not wait for the writes before them (the import sorts a chunk while the one before
         is written), and they find what the dry run found: no row of the file is matched to a
         customer an earlier row created (those rows are told apart in memory, by code and
