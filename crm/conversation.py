@@ -1,5 +1,6 @@
 """Where a member's plain text goes: to the dialog waiting for it (new customer, follow-up
-draft, a card question), or, when none is open, to the customer search."""
+draft, a card question, a report's custom period), or, when none is open, to the customer
+search."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ from crm.followups import Attachment
 from crm.members import Member
 from crm.new_customer import Created, NewCustomerFlow, Prompt
 from crm.ports import UnitOfWork
+from crm.reports import service as report_service
+from crm.reports.periods import Period
+from crm.reports.service import ReportService
 from crm.surveys import answering as survey_answering
 from crm.surveys.answering import SurveyAnswering
 from crm.surveys.screens import Screen
 
-TextOutcome = Prompt | Created | LogDraft | AskText | Answered | SearchPage | Screen
+TextOutcome = Prompt | Created | LogDraft | AskText | Answered | SearchPage | Screen | Period
 
 
 class Conversation:
@@ -30,6 +34,7 @@ class Conversation:
         follow_ups: FollowUpService,
         card: CardActions,
         answering: SurveyAnswering,
+        reports: ReportService,
     ) -> None:
         self._uow = uow
         self._customers = customers
@@ -37,6 +42,7 @@ class Conversation:
         self._follow_ups = follow_ups
         self._card = card
         self._answering = answering
+        self._reports = reports
 
     async def text(self, member: Member, text: str, zone: ZoneInfo, page_size: int) -> TextOutcome:
         dialog = await self._uow.dialogs.get(member.id)
@@ -47,6 +53,8 @@ class Conversation:
             return await self._follow_ups.answer(member, text, zone)
         if kind == card_actions.KIND:
             return await self._card.answer(member, text, zone)
+        if kind == report_service.RANGE_KIND:
+            return await self._reports.range_given(member, text)
         if kind == survey_answering.DIALOG_KIND:
             screen = await self._answering.text(member.as_person(), text)
             if screen is not None:

@@ -53,5 +53,11 @@ class Services:
         self.exports = ExportService(uow, clock)
         self.imports = ImportService(uow, clock)
         self.conversation = Conversation(
-            uow, self.customers, self.new_customer, self.follow_ups, self.card, self.answering
+            uow,
+            self.customers,
+            self.new_customer,
+            self.follow_ups,
+            self.card,
+            self.answering,
+            self.reports,
         )

@@ -12,8 +12,10 @@ from crm.customer_service import SearchPage
 from crm.errors import InvalidInput
 from crm.followups import Attachment
 from crm.new_customer import Created, Prompt
+from crm.reports.periods import Period
 from crm.surveys.screens import ConsentScreen, Notice, QuestionScreen
 from handlers import answering, customers, followups, render
+from handlers.reports import send_report
 from handlers.search import PAGE_SIZE
 
 TEXT_MAX = 4096
@@ -40,6 +42,8 @@ async def text_message(update: Update, context: KehuContext) -> None:
         customers.show_step(context, outcome, edit=False)
     elif isinstance(outcome, ConsentScreen | QuestionScreen | Notice):
         answering.show(context, outcome, edit=False)
+    elif isinstance(outcome, Period):
+        await send_report(context, outcome)
     elif isinstance(outcome, Answered):
         context.reply(
             context.t(f"card.saved_{outcome.asks.split(':')[0]}", detail=outcome.detail),

@@ -32,7 +32,7 @@ async def report_command(update: Update, context: KehuContext) -> None:
     service, member = context.services.reports, context.member
     argument = " ".join(context.args or []).strip()
     if argument:
-        await _send(context, service.custom(member, argument))
+        await send_report(context, service.custom(member, argument))
         return
     service.allowed(member)
     context.reply(context.t("report.choose", example=EXAMPLE), _periods(context))
@@ -44,15 +44,15 @@ async def pressed(update: Update, context: KehuContext) -> None:
     service, member = context.services.reports, context.member
     context.answer()
     if action == "p" and rest == CUSTOM:
-        service.allowed(member)
+        await service.ask_range(member)
         context.reply(context.t("report.custom_help", example=EXAMPLE))
     elif action == "p":
-        await _send(context, service.preset(member, rest, context.zone))
+        await send_report(context, service.preset(member, rest, context.zone))
     else:
         await _send_pdf(context, Period.from_token(rest))
 
 
-async def _send(context: KehuContext, period: Period) -> None:
+async def send_report(context: KehuContext, period: Period) -> None:
     report = await context.services.reports.build(context.member, period, context.zone)
     t = context.t
     context.reply(summary(report, context.member, t), _report_keyboard(context, period))

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from crm.access import Visibility
 from crm.audit import AuditEntry
 from crm.clock import Clock
+from crm.dialogs import Dialog
 from crm.errors import InvalidInput
 from crm.members import Member
 from crm.permissions import Action, require
@@ -16,6 +17,7 @@ from crm.reports.periods import Period
 from crm.reports.records import DIMENSIONS, Report, Window
 
 TOP = 10
+RANGE_KIND = "report_range"  # the dialog of a custom period being asked for
 
 
 class ReportService:
@@ -34,6 +36,18 @@ class ReportService:
     def custom(self, member: Member, text: str) -> Period:
         require(member, Action.VIEW_REPORTS)
         return periods.parse_range(text)
+
+    async def ask_range(self, member: Member) -> None:
+        """The custom-period button: the member's next text is taken as the period."""
+        require(member, Action.VIEW_REPORTS)
+        await self._uow.dialogs.save(Dialog(member.id, RANGE_KIND, "range"), self._clock.now())
+
+    async def range_given(self, member: Member, text: str) -> Period:
+        """The period asked for by ``ask_range``. One that cannot be read is refused with an
+        example, and the question stays open for the next try."""
+        period = self.custom(member, text)
+        await self._uow.dialogs.clear(member.id)
+        return period
 
     async def build(
         self, member: Member, period: Period, zone: ZoneInfo, *, pdf: bool = False

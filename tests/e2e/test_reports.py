@@ -74,11 +74,15 @@ async def test_custom_period_report_with_charts_and_pdf(kehu: Harness) -> None:
     assert {"rp:p:this_week", "rp:p:quarter", "rp:p:custom"} <= {
         b.callback_data for row in menu.buttons for b in row
     }
-    explained = await kehu.tap(admin, menu, "rp:p:custom")
-    assert "/report 2026-11-01 2026-11-20" in explained.text
-
-    replies = await kehu.say(admin, "/report 2026-11-01 2026-11-20")
+    asked = await kehu.tap(admin, menu, "rp:p:custom")
+    assert "请发送开始和结束日期" in asked.text
+    assert "\n2026-11-01 2026-11-20\n" in asked.text
+    # the next text is the period: a backwards one is refused and the question stays open
+    (backwards,) = await kehu.say(admin, "2026-11-20 至 2026-11-01")
+    assert "早于开始日期" in backwards.text
+    replies = await kehu.say(admin, "2026-11-01 2026-11-20")
     report = report_of(replies)
+    assert await kehu.count("dialogs") == 0  # answered: the next text is a search again
     lines = report.text.splitlines()
     for expected in REPORT_LINES:
         assert expected in lines, f"{expected!r} not in\n{report.text}"
@@ -95,6 +99,8 @@ async def test_custom_period_report_with_charts_and_pdf(kehu: Harness) -> None:
     assert any("WenQuanYiMicroHei" in font for font in embedded_fonts(document.document))
     content = pdf_text(document.document)
     assert content.splitlines()[0] == "经营报表 · 2026-11-01 至 2026-11-20"  # a custom range: dates
+    typed = report_of(await kehu.say(admin, "/report 2026-11-01 2026-11-20"))  # typed at once
+    assert typed.text == report.text
     for expected in ("经营报表", "全部客户", "甲科技", "¥49,500.50", "制造业", "张伟", "复购"):
         assert expected in content, expected
     assert content.index("概览") < content.index("阶段漏斗") < content.index("客户构成")
