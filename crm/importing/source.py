@@ -83,8 +83,12 @@ def spool_folder() -> Path:
 def spool_folder_is_private(folder: Path) -> bool:
     """Made if missing; used only when it is this user's and no one else's (a spool is read
     back with pickle)."""
-    with suppress(FileExistsError):
+    try:
         folder.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return False
     try:
         status = folder.lstat()
     except OSError:
@@ -180,7 +184,7 @@ def _parse_in_helper(
     The rows of a file parsed before with the same mapping are read back from its spool."""
     try:
         kept = spool.path(mapping) if spool is not None and mapping is not None else None
-        if kept is not None and kept.exists():
+        if kept is not None and spool_folder_is_private(kept.parent) and kept.exists():
             _replay(kept, search_keys, out)
             return
         table = read_table(data, file_name)

@@ -149,9 +149,15 @@ async def test_another_mapping_or_time_zone_is_parsed_again(spools) -> None:
 
 
 async def test_no_spool_in_a_folder_others_can_read(spools) -> None:
-    spools.mkdir(mode=0o755)
+    data = workbook(20)
+    _, _, mapping, parsed = await collect(data, helper=True)
+    planted = source.Spool.of(data, ZONE).path(mapping)
+    planted.write_bytes(b"\0" * 8)  # read back, this would fail the import
     spools.chmod(0o755)
-    await collect(workbook(20), helper=True)
+    again = await collect(data, helper=True, mapping=mapping)  # parsed again, not read back
+    assert again[3] == parsed
+    planted.unlink()
+    await collect(data, helper=True)
     assert list(spools.iterdir()) == []
 
 
