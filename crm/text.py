@@ -329,13 +329,8 @@ def keys_and_document(
     syllables = _syllables(words)
     keys = _keys_of(words, syllables)
     core = _core_keys(words, syllables, keys)
-    parts = [name_text, keys.key, core.pinyin, core.initials]
-    for contact_name, phone in contacts:
-        parts += _person_parts(contact_name)
-        if phone:
-            parts.append(phone.lstrip("+"))
-    parts += [normalize_text(tag) for tag in tags]
-    return keys, " ".join(dict.fromkeys(part for part in parts if part))
+    phones = [phone for _, phone in contacts]
+    return keys, _joined(name_text, keys, core, contacts, phones, tags)
 
 
 def _document(
@@ -346,13 +341,23 @@ def _document(
     tags: Sequence[str],
 ) -> str:
     core = _core_keys(words, None, keys)
+    phones = [normalize_phone(phone) if phone else None for _, phone in contacts]
+    return _joined(name_text, keys, core, contacts, phones, tags)
+
+
+def _joined(
+    name_text: str,
+    keys: NameKeys,
+    core: NameKeys,
+    contacts: Sequence[tuple[str, str | None]],
+    phones: Sequence[str | None],  # the contacts' phones, normalised
+    tags: Sequence[str],
+) -> str:
     parts = [name_text, keys.key, core.pinyin, core.initials]
-    for contact_name, phone in contacts:
+    for (contact_name, _), phone in zip(contacts, phones, strict=True):
         parts += _person_parts(contact_name)
         if phone:
-            normalized = normalize_phone(phone)
-            if normalized is not None:
-                parts.append(normalized.lstrip("+"))
+            parts.append(phone.lstrip("+"))
     parts += [normalize_text(tag) for tag in tags]
     return " ".join(dict.fromkeys(part for part in parts if part))
 

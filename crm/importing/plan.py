@@ -21,7 +21,7 @@ from crm.importing.records import (
     ImportedCustomer,
     ImportRepository,
 )
-from crm.importing.rows import Problem, Record, clean, with_search_keys
+from crm.importing.rows import Problem, Record, clean, search_keys
 from crm.importing.source import Chunk
 from crm.members import Member
 from crm.texts import Text
@@ -297,7 +297,7 @@ class ImportRun:
             created_at=record.dates.get(f.CREATED),
             last_followup_at=record.dates.get(f.LAST_FOLLOW_UP),
             tags=record.tags,
-            search=(record.search or with_search_keys(record).search),
+            search=record.search or search_keys(record),  # parsed without them: here
         )
 
 

@@ -22,7 +22,8 @@ class Existing:
 class SearchKeys(NamedTuple):
     """A new customer's search keys (``crm.text.name_keys``) and its search document without
     the code (``crm.text.document_without_code``): computed where the row is parsed, before
-    the customer has a code (for a big file, in the process that reads it)."""
+    the customer has a code (for a big file, in the process that reads it); the code is added
+    when the customer is written (``crm.text.with_code``)."""
 
     key: str
     pinyin: str
@@ -42,10 +43,10 @@ class ImportedCustomer:
     grade: Grade | None
     fields: Mapping[str, str] = field(hash=False)
     contact: NewContact | None
+    search: SearchKeys
     created_at: datetime | None = None
     last_followup_at: datetime | None = None
     tags: tuple[str, ...] = ()
-    search: SearchKeys | None = None  # None: computed when written
 
 
 @dataclass(frozen=True)

@@ -85,14 +85,18 @@ class Record(NamedTuple):
 def with_search_keys(record: Record) -> Record:
     """The record with the search keys it will have as a new customer (a valid row with a
     name; an update's are made from what the customer has)."""
-    name = record.values.get(f.NAME)
-    if record.problems or name is None:
+    if record.problems or f.NAME not in record.values:
         return record
+    return record._replace(search=search_keys(record))
+
+
+def search_keys(record: Record) -> SearchKeys:
+    """A named row's keys as a new customer (``crm.text.keys_and_document``)."""
     contact = record.values.get(f.CONTACT)
     keys, document = keys_and_document(
-        name, [(contact, record.phone)] if contact else [], record.tags
+        record.values[f.NAME], [(contact, record.phone)] if contact else [], record.tags
     )
-    return record._replace(search=SearchKeys(keys.key, keys.pinyin, keys.initials, document))
+    return SearchKeys(keys.key, keys.pinyin, keys.initials, document)
 
 
 def clean(text: str, *, keep_lines: bool = False) -> str:

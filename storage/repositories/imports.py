@@ -25,10 +25,8 @@ from crm.importing.records import (
     CustomerUpdate,
     Existing,
     ImportedCustomer,
-    SearchKeys,
 )
 from crm.text import (
-    document_without_code,
     name_keys,
     normalize_text,
     phone_tail_key,
@@ -536,7 +534,7 @@ def _new_rows(
 ) -> _NewDicts:
     new = _NewDicts([], [], [], [], [])
     for index, customer in enumerate(customers):
-        search = customer.search or _search_keys(customer)
+        search = customer.search
         new.customers.append(
             {
                 "id": 0,  # set when written, as are the code (when None) and the search text
@@ -700,14 +698,6 @@ def _merge_contact(
     if "phone" in changed:
         changed["phone_reversed"] = phone_tail_key(changed["phone"])
     updates.append({"id": target["id"], **changed})
-
-
-def _search_keys(customer: ImportedCustomer) -> SearchKeys:
-    contact = customer.contact
-    people = [(contact.name, contact.phone)] if contact else []
-    keys = name_keys(customer.name)
-    document = document_without_code(customer.name, people, customer.tags)
-    return SearchKeys(keys.key, keys.pinyin, keys.initials, document)
 
 
 def _contact_row(
