@@ -11,7 +11,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from crm.customers import NewContact, Stage, code_number
+from crm.customers import Stage, code_number
 from crm.importing import fields as f
 from crm.importing.reader import RawRow
 from crm.importing.records import (
@@ -282,22 +282,22 @@ class ImportRun:
                 raise result
 
     def _new(self, record: Record, owner: int) -> ImportedCustomer:
-        contact_name = record.values[f.CONTACT]
-        contact = NewContact(
-            contact_name, record.get(f.TITLE), record.phone, record.get(f.EMAIL), is_primary=True
-        )
+        values = record.values
         return ImportedCustomer(
-            code=record.get(f.CODE),
-            name=record.values[f.NAME],
-            owner_id=owner,
-            stage=record.stage or Stage.POTENTIAL,
-            grade=record.grade,
-            fields={name: record.values[name] for name in _NEW_FIELDS if name in record.values},
-            contact=contact,
-            created_at=record.dates.get(f.CREATED),
-            last_followup_at=record.dates.get(f.LAST_FOLLOW_UP),
-            tags=record.tags,
-            search=record.search or search_keys(record),  # parsed without them: here
+            values.get(f.CODE),
+            values[f.NAME],
+            owner,
+            record.stage or Stage.POTENTIAL,
+            record.grade,
+            values,
+            values[f.CONTACT],
+            values.get(f.TITLE),
+            record.phone,
+            values.get(f.EMAIL),
+            record.search or search_keys(record),  # parsed without them: here
+            record.dates.get(f.CREATED),
+            record.dates.get(f.LAST_FOLLOW_UP),
+            record.tags,
         )
 
 

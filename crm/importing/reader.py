@@ -125,7 +125,10 @@ def _calamine_rows(
     seen: dict[tuple[int, int], str] = {}
     for index, values in enumerate(rows):
         row = first_row + index
-        cells = [cell_text(value) for value in values[: MAX_COLUMNS - first_column]]
+        cells = [
+            value.strip()[:_KEPT] if value.__class__ is str else cell_text(value)
+            for value in values[: MAX_COLUMNS - first_column]
+        ]  # text cells (most) without the call
         if first_column:
             cells = [""] * first_column + cells
         if row < HEADER_SEARCH_ROWS and merged:
@@ -155,7 +158,10 @@ def cell_text(value: object) -> str:
         text = str(value)
     else:
         text = str(value).strip()
-    return text[: MAX_CELL + 1]
+    return text[:_KEPT]
+
+
+_KEPT = MAX_CELL + 1  # characters kept of a cell: enough to tell that it is too long
 
 
 # --- .csv -------------------------------------------------------------------------------------

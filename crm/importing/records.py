@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
-from crm.customers import Grade, NewContact, Stage
+from crm.customers import Grade, Stage
 
 
 @dataclass(frozen=True)
@@ -31,18 +31,22 @@ class SearchKeys(NamedTuple):
     document: str
 
 
-@dataclass(frozen=True)
-class ImportedCustomer:
-    """A new customer from a row; ``fields`` holds industry, size, source, demand_type,
-    region, route and notes (those given)."""
+class ImportedCustomer(NamedTuple):
+    """A new customer from a row, with its primary contact. ``fields`` holds the row's text
+    values by field name (``crm.importing.fields``): the customer's industry, size, source,
+    demand_type, region, route and notes are those given there. (A tuple: an import makes
+    one for each of up to 200,000 rows.)"""
 
     code: str | None  # None: the next from the code counter
     name: str
     owner_id: int
     stage: Stage
     grade: Grade | None
-    fields: Mapping[str, str] = field(hash=False)
-    contact: NewContact | None
+    fields: Mapping[str, str]
+    contact: str
+    title: str | None
+    phone: str | None  # normalised
+    email: str | None
     search: SearchKeys
     created_at: datetime | None = None
     last_followup_at: datetime | None = None

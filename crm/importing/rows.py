@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -92,11 +92,16 @@ def with_search_keys(record: Record) -> Record:
 
 def search_keys(record: Record) -> SearchKeys:
     """A named row's keys as a new customer (``crm.text.keys_and_document``)."""
-    contact = record.values.get(f.CONTACT)
-    keys, document = keys_and_document(
-        record.values[f.NAME], [(contact, record.phone)] if contact else [], record.tags
-    )
-    return SearchKeys(keys.key, keys.pinyin, keys.initials, document)
+    return SearchKeys._make(new_customer_keys(record.values, record.phone, record.tags))
+
+
+def new_customer_keys(
+    values: Mapping[str, str], phone: str | None, tags: Sequence[str]
+) -> tuple[str, str, str, str]:
+    """``search_keys`` of a row given by its parts, as a plain tuple."""
+    contact = values.get(f.CONTACT)
+    keys, document = keys_and_document(values[f.NAME], [(contact, phone)] if contact else [], tags)
+    return (*keys, document)
 
 
 def clean(text: str, *, keep_lines: bool = False) -> str:
@@ -115,40 +120,61 @@ def clean(text: str, *, keep_lines: bool = False) -> str:
 def parse_row(
     number: int, cells: Sequence[str], mapping: Sequence[str | None], zone: ZoneInfo
 ) -> Record:
-    values: dict[str, str] = {}
-    problems: list[Problem] = []
-    phone: str | None = None
-    stage: Stage | None = None
-    grade: Grade | None = None
-    dates: dict[str, datetime] = {}
-    tags: tuple[str, ...] = ()
-    for target, raw in zip(mapping, cells, strict=False):
-        if target is None or not raw:
-            continue
-        cell = _cell(target, raw, zone) if target in _UNIQUE else _repeated_cell(target, raw, zone)
-        if cell is None:
-            continue
-        assign, value, found = cell
-        problems.extend(found)
-        if not assign:
-            continue
-        if target == f.PHONE:
-            phone = value
-        elif target == f.STAGE:
-            stage = value
-        elif target == f.GRADE:
-            grade = value
-        elif target in f.DATE_FIELDS:
-            dates[target] = value
-        elif target == f.TAGS:
-            tags = value
-        else:
-            values[target] = value
-    return Record(number, values, phone, stage, grade, dates, tuple(problems), tags)
+    return row_parser(tuple(mapping), zone)(number, cells)
 
 
-_UNIQUE = frozenset({f.NAME, f.PHONE, f.CODE, f.EMAIL})  # (nearly) a new value in every row
 _Cell = tuple[bool, Any, tuple[Problem, ...]] | None
+# where a column's value goes
+_IN_VALUES, _IN_PHONE, _IN_STAGE, _IN_GRADE, _IN_DATES, _IN_TAGS = range(6)
+_SLOTS = {f.PHONE: _IN_PHONE, f.STAGE: _IN_STAGE, f.GRADE: _IN_GRADE, f.TAGS: _IN_TAGS}
+_UNIQUE = frozenset({f.NAME, f.PHONE, f.CODE, f.EMAIL})  # (nearly) a new value in every row
+
+
+@lru_cache(maxsize=64)
+def row_parser(
+    mapping: tuple[str | None, ...], zone: ZoneInfo
+) -> Callable[[int, Sequence[str]], Record]:
+    """``parse_row`` for one mapping: what each mapped column does is worked out once."""
+    columns = [
+        (
+            index,
+            target,
+            _cell if target in _UNIQUE else _repeated_cell,
+            _IN_DATES if target in f.DATE_FIELDS else _SLOTS.get(target, _IN_VALUES),
+        )
+        for index, target in enumerate(mapping)
+        if target is not None
+    ]
+
+    def parse(number: int, cells: Sequence[str]) -> Record:
+        values: dict[str, str] = {}
+        problems: list[Problem] = []
+        found: list[Any] = [values, None, None, None, {}, ()]
+        count = len(cells)
+        for index, target, read, slot in columns:
+            if index >= count:
+                break
+            raw = cells[index]
+            if not raw:
+                continue
+            cell = read(target, raw, zone)
+            if cell is None:
+                continue
+            assign, value, wrong = cell
+            if wrong:
+                problems.extend(wrong)
+            if not assign:
+                continue
+            if slot == _IN_VALUES:
+                values[target] = value
+            elif slot == _IN_DATES:
+                found[_IN_DATES][target] = value
+            else:
+                found[slot] = value
+        phone, stage, grade, dates, tags = found[1:]
+        return Record(number, values, phone, stage, grade, dates, tuple(problems), tags)
+
+    return parse
 
 
 def _cell(target: str, raw: str, zone: ZoneInfo) -> _Cell:

@@ -13,10 +13,9 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from operator import itemgetter
-from typing import Any, TypeVar, TypeVarTuple, cast
+from typing import Any, TypeVar, TypeVarTuple, cast, overload
 
-from sqlalchemy import Result, Select, Table, func, insert, select, text, update
+from sqlalchemy import Result, Select, Table, TextClause, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from crm.customers import Stage, TagSource, customer_code
@@ -58,6 +57,20 @@ _TAGS = cast(Table, TagRow.__table__)
 _CUSTOMER_TAGS = cast(Table, CustomerTagRow.__table__)
 
 
+# FTS5's ``hashsize``: bytes of new index entries held in memory before they are written out
+# as a new segment (which later merges cost). FTS5's default, 1 MB, suits the chat's one
+# customer per transaction; an import's 100,000 documents index ~1.5× faster with 16 MB.
+# (A setting stored with the index: set back when the import ends, rolled back if it fails.)
+_FTS_PENDING = 1 << 20
+_FTS_BULK_PENDING = 16 << 20
+
+
+def _fts_pending_bytes(size: int) -> TextClause:
+    return text(
+        "INSERT INTO customer_search(customer_search, rank) VALUES ('hashsize', :size)"
+    ).bindparams(size=size)
+
+
 _MEMO_LIMIT = 4_096  # distinct values remembered per column (dates, stages, the same now)
 
 
@@ -96,9 +109,12 @@ class SqlImportRepository:
         which accepts only the enum's own). Inside the import's transaction (``BEGIN
         IMMEDIATE``): a failure rolls the DROP back with everything else, and no other writer
         can slip in. Done once per import: each DROP or CREATE makes SQLite re-read the whole
-        schema at the next statement (~30 ms). Nothing to do on PostgreSQL."""
+        schema at the next statement (~30 ms). The FTS index also keeps more pending entries
+        in memory before it writes them out (``_FTS_BULK_PENDING``). Nothing to do on
+        PostgreSQL."""
         if self._session.get_bind().dialect.name != "sqlite" or self._suspended:
             return
+        await self._session.execute(_fts_pending_bytes(_FTS_BULK_PENDING))
         for name in (_INSERT_TRIGGER, _UPDATE_TRIGGER):
             sql = await self._session.scalar(
                 text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :name"),
@@ -116,6 +132,7 @@ class SqlImportRepository:
         if self._session.get_bind().dialect.name != "sqlite":
             return
         await self._session.execute(text("PRAGMA ignore_check_constraints = OFF"))
+        await self._session.execute(_fts_pending_bytes(_FTS_PENDING))
         for sql in self._suspended.values():
             await self._session.execute(text(sql))
         self._suspended = {}
@@ -205,47 +222,91 @@ class SqlImportRepository:
             return
 
         async def prepare() -> _NewRows:
-            rows = _new_rows(customers, actor_id, at)
-            return _NewRows(
-                self._bound_all(_CUSTOMERS, rows.customers),
-                self._bound_all(_CONTACTS, rows.contacts) if rows.contacts else None,
-                rows.contact_of,
-                self._bound_all(_STAGE_CHANGES, rows.changes),
-                rows.tags,
-                actor_id,
-                at,
-            )
+            return self._new_rows(customers, actor_id, at)
 
         await self._in_turn(prepare, self._write_new)
 
+    def _new_rows(
+        self, customers: Sequence[ImportedCustomer], actor_id: int | None, at: datetime
+    ) -> _NewRows:
+        """The new customers, their contacts and first stage changes, column by column; a
+        customer's id and code, and its contact's and stage change's customer, are set when
+        written."""
+        count = len(customers)
+        fields = [customer.fields for customer in customers]
+        stages = [customer.stage for customer in customers]
+        phones = [customer.phone for customer in customers]
+        customer_rows = self._bound(
+            _CUSTOMERS,
+            count,
+            {
+                "code": [customer.code for customer in customers],
+                "name": [customer.name for customer in customers],
+                "name_key": [customer.search.key for customer in customers],
+                "name_pinyin": [customer.search.pinyin for customer in customers],
+                "name_initials": [customer.search.initials for customer in customers],
+                "search_text": [customer.search.document for customer in customers],
+                **{name: [given.get(name) for given in fields] for name in _GIVEN_FIELDS},
+                "stage": stages,
+                "grade": [c.grade.value if c.grade else None for c in customers],
+                "owner_id": [customer.owner_id for customer in customers],
+                "created_at": [customer.created_at or at for customer in customers],
+                "last_followup_at": [customer.last_followup_at for customer in customers],
+            },
+            {
+                "id": 0,  # set when written, as are the code (when None) and the search text
+                "parent_id": None,
+                "created_by": actor_id,
+                "custom_fields": {},
+                "updated_at": at,
+                "stage_changed_at": at,
+            },
+        )
+        contacts = self._bound(
+            _CONTACTS,
+            count,
+            {
+                "name": [customer.contact for customer in customers],
+                "title": [customer.title for customer in customers],
+                "phone": phones,
+                "phone_reversed": [phone_tail_key(p) if p else None for p in phones],
+                "email": [customer.email for customer in customers],
+            },
+            {"customer_id": 0, "is_primary": True, "created_at": at},
+        )
+        changes = self._bound(
+            _STAGE_CHANGES,
+            count,
+            {"to_stage": stages},
+            {"customer_id": 0, "from_stage": None, "changed_by": actor_id, "changed_at": at},
+        )
+        tagged = [(index, c.tags) for index, c in enumerate(customers) if c.tags]
+        return _NewRows(customer_rows, contacts, changes, tagged, actor_id, at)
+
     async def _write_new(self, new: _NewRows) -> None:
-        """Codes and ids given (in the rows bound with placeholders), then the inserts."""
+        """Codes and ids given, then the inserts."""
         await self._fresh_statistics()
-        rows = new.customers.parameters
-        at_id, at_code, at_text = (new.customers.columns.index(c) for c in _LATE_COLUMNS)
-        brought = {row[at_code] for row in rows if row[at_code] is not None}
-        fresh = iter(await self.reserve_codes(len(rows) - len(brought), brought))
-        ids = await self._next_ids(len(rows))
-        for row, customer_id in zip(rows, ids, strict=True):
-            row[at_id] = customer_id
-            if row[at_code] is None:
-                row[at_code] = next(fresh)
-            row[at_text] = with_code(row[at_text], row[at_code])
+        count = new.customers.count
+        given = new.customers.column("code")
+        brought = {code for code in given if code is not None}
+        fresh = iter(await self.reserve_codes(count - len(brought), brought))
+        codes = [code if code is not None else next(fresh) for code in given]
+        ids = await self._next_ids(count)
+        documents = list(map(with_code, new.customers.column("search_text"), codes))
+        new.customers.set("id", ids)
+        new.customers.set("code", codes)
+        new.customers.set("search_text", documents)
         await self._execute(new.customers)
         if _INSERT_TRIGGER in self._suspended:  # index the new documents in one go
             connection = await self._session.connection()
             await connection.exec_driver_sql(
                 "INSERT INTO customer_search(rowid, search_text) VALUES (?, ?)",
-                [(row[at_id], row[at_text]) for row in rows],
+                list(zip(ids, documents, strict=True)),
             )
-        for bound, owners in ((new.contacts, new.contact_of), (new.changes, None)):
-            if bound is None:
-                continue
-            at_owner = bound.columns.index("customer_id")
-            for index, row in enumerate(bound.parameters):
-                row[at_owner] = ids[owners[index] if owners is not None else index]
+        for bound in (new.contacts, new.changes):
+            bound.set("customer_id", ids)
             await self._execute(bound)
-        tagged = [(ids[index], tags) for index, tags in new.tags]
+        tagged = [(ids[index], tags) for index, tags in new.tagged]
         await self._add_tags(tagged, new.actor_id, new.at)
 
     async def _next_ids(self, count: int) -> list[int]:
@@ -348,43 +409,60 @@ class SqlImportRepository:
     async def _insert(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
             return
-        bound = self._bound(table, rows)
+        bound = self._bound(table, len(rows), {key: [row[key] for row in rows] for key in rows[0]})
         if bound is None:  # a column's default to fill: the usual way
             await self._session.execute(insert(table), list(rows))
         else:
             await self._execute(bound)
 
-    def _bound_all(self, table: Table, rows: Sequence[dict[str, Any]]) -> _Bound:
-        bound = self._bound(table, rows)
-        assert bound is not None, f"every column of {table.name} is given"
-        return bound
+    @overload
+    def _bound(
+        self, table: Table, count: int, columns: dict[str, list[Any]], same: dict[str, Any]
+    ) -> _Bound: ...
 
-    def _bound(self, table: Table, rows: Sequence[dict[str, Any]]) -> _Bound | None:
-        """``insert(table)`` of ``rows`` (each with every column) as the driver takes it: the
-        columns' bind processors (dates, enums, JSON) applied here, remembering the result per
-        distinct value (most rows share ``at``, a stage, a handful of dates), each row a list
-        in the statement's column order. Done apart from the executing, so that a chunk is
-        bound while the one before is written. Same statement, same values."""
+    @overload
+    def _bound(self, table: Table, count: int, columns: dict[str, list[Any]]) -> _Bound | None: ...
+
+    def _bound(
+        self,
+        table: Table,
+        count: int,
+        columns: dict[str, list[Any]],
+        same: dict[str, Any] | None = None,
+    ) -> _Bound | None:
+        """``insert(table)`` of ``count`` rows, given column by column (``same``: one value
+        for every row), as the driver takes them: the columns' bind processors (dates, enums,
+        JSON) applied here, once per distinct value (most rows share ``at``, a stage, a
+        handful of dates). None when a column is missing. Done apart from the executing, so
+        that a chunk is bound while the one before is written. Same statement, same values.
+        With ``same``, every column must be given."""
         dialect = self._session.get_bind().dialect
-        keys = list(rows[0])
+        same = same or {}
+        keys = [*columns, *same]
         compiled = insert(table).compile(dialect=dialect, column_keys=keys)
         order = compiled.positiontup
         if order is None or sorted(order) != sorted(keys):
+            if same:
+                raise ValueError(f"every column of {table.name} must be given")
             return None
-        columns: list[Any] = list(zip(*map(itemgetter(*order), rows), strict=True))
-        if len(order) == 1:  # itemgetter of one key gives the value, not a 1-tuple
-            columns = [[row[order[0]] for row in rows]]
-        for index, key in enumerate(order):
+        values: list[Sequence[Any]] = []
+        late: set[str] = set()
+        for key in order:
             convert = _memoized(table.c[key].type.dialect_impl(dialect), dialect)
-            if convert is not None:
-                columns[index] = list(map(convert, columns[index]))
-        parameters = [list(row) for row in zip(*columns, strict=True)]
-        return _Bound(table, compiled.string, tuple(order), parameters)
+            if convert is None:
+                late.add(key)
+            if key in same:
+                value = same[key] if convert is None else convert(same[key])
+                values.append([value] * count)
+            else:
+                values.append(columns[key] if convert is None else list(map(convert, columns[key])))
+        return _Bound(table, compiled.string, tuple(order), values, count, frozenset(late))
 
     async def _execute(self, bound: _Bound) -> None:
-        if not bound.parameters:
+        if not bound.count:
             return
         connection = await self._session.connection()
+        rows = bound.rows()
         if connection.dialect.name == "postgresql":
             # binary COPY on the session's own asyncpg connection, inside its transaction: the
             # same rows and values (same codecs), without executemany's Bind/Execute per row
@@ -394,12 +472,12 @@ class SqlImportRepository:
                 await connection.exec_driver_sql("SELECT 1")
             await raw.copy_records_to_table(
                 bound.table.name,
-                records=bound.parameters,
+                records=rows,
                 columns=list(bound.columns),
                 schema_name=bound.table.schema,
             )
             return
-        await connection.exec_driver_sql(bound.sql, list(map(tuple, bound.parameters)))
+        await connection.exec_driver_sql(bound.sql, rows)
 
     async def _look_up(self, statement: Select[*Row]) -> Result[*Row]:
         if self._snapshot is not None:
@@ -492,87 +570,44 @@ class SqlImportRepository:
         return found
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Bound:
-    """An INSERT's statement and its rows, each a list of driver values in column order."""
+    """An INSERT's statement and its values as the driver takes them, column by column in
+    the statement's order. A column the driver takes as it is may be set later (``set``),
+    until the rows are made."""
 
     table: Table
     sql: str
     columns: tuple[str, ...]
-    parameters: list[list[Any]]
+    values: list[Sequence[Any]]
+    count: int
+    settable: frozenset[str]
+
+    def column(self, name: str) -> Sequence[Any]:
+        return self.values[self.columns.index(name)]
+
+    def set(self, name: str, values: Sequence[Any]) -> None:
+        if name not in self.settable or len(values) != self.count:
+            raise ValueError(f"{name}: not a column to set, or not {self.count} values")
+        self.values[self.columns.index(name)] = values
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        return list(zip(*self.values, strict=True))
 
 
-_LATE_COLUMNS = ("id", "code", "search_text")  # of a new customer: set when it is written
+_GIVEN_FIELDS = ("industry", "size", "source", "demand_type", "region", "route", "notes")
 
 
 @dataclass(frozen=True)
 class _NewRows:
-    """New customers' rows, bound before they have ids (and some, codes): a customer's id,
-    code and search text, and each contact's and stage change's customer, are set when
-    written."""
+    """New customers' rows, bound before they have ids (and some, codes)."""
 
     customers: _Bound
-    contacts: _Bound | None
-    contact_of: list[int]  # the index in ``customers`` of each contact's customer
+    contacts: _Bound
     changes: _Bound
-    tags: list[tuple[int, Sequence[str]]]
+    tagged: list[tuple[int, tuple[str, ...]]]  # by index in ``customers``
     actor_id: int | None
     at: datetime
-
-
-@dataclass
-class _NewDicts:
-    customers: list[dict[str, Any]]
-    contacts: list[dict[str, Any]]
-    contact_of: list[int]
-    changes: list[dict[str, Any]]
-    tags: list[tuple[int, Sequence[str]]]
-
-
-def _new_rows(
-    customers: Sequence[ImportedCustomer], actor_id: int | None, at: datetime
-) -> _NewDicts:
-    new = _NewDicts([], [], [], [], [])
-    for index, customer in enumerate(customers):
-        search = customer.search
-        new.customers.append(
-            {
-                "id": 0,  # set when written, as are the code (when None) and the search text
-                "code": customer.code,
-                "name": customer.name,
-                "name_key": search.key,
-                "name_pinyin": search.pinyin,
-                "name_initials": search.initials,
-                "search_text": search.document,  # the code is added when it is known
-                "industry": customer.fields.get("industry"),
-                "size": customer.fields.get("size"),
-                "source": customer.fields.get("source"),
-                "demand_type": customer.fields.get("demand_type"),
-                "region": customer.fields.get("region"),
-                "route": customer.fields.get("route"),
-                "notes": customer.fields.get("notes"),
-                "stage": customer.stage,
-                "grade": customer.grade.value if customer.grade else None,
-                "parent_id": None,
-                "owner_id": customer.owner_id,
-                "created_by": actor_id,
-                "custom_fields": {},
-                "created_at": customer.created_at or at,
-                "updated_at": at,
-                "stage_changed_at": at,
-                "last_followup_at": customer.last_followup_at,
-            }
-        )
-        contact = customer.contact
-        if contact is not None:
-            new.contacts.append(
-                _contact_row(0, contact.name, contact.title, contact.phone, contact.email, True, at)
-            )
-            new.contact_of.append(index)
-        new.changes.append(_stage_change(0, None, customer.stage, actor_id, at))
-        if customer.tags:
-            new.tags.append((index, customer.tags))
-    return new
 
 
 @dataclass
