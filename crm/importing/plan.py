@@ -5,11 +5,13 @@ writes each chunk with bulk statements inside the caller's one transaction."""
 from __future__ import annotations
 
 import asyncio
+from array import array
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
 
 from crm.customers import Stage, code_number
 from crm.importing import fields as f
@@ -104,13 +106,14 @@ class ImportRun:
         self._actor_id = actor_id
         self._at = at
         self._top_code = top_code
-        self._seen_codes: dict[str, int] = {}
-        self._seen_phones: dict[str, int] = {}
+        self._first_with_code = _FirstRows()  # by the code's number (``Record.code_number``)
+        self._first_with_phone = _FirstRows()
         self._seen_customers: dict[int, int] = {}
         self._tally = _Tally()
 
     async def run(self, chunks: AsyncIterator[Chunk]) -> Outcome:
-        """Classify (and when writing, write) every row. A commit passes the dry run's
+        """Classify (and when writing, write) every row, as ``crm.importing.source`` parses
+        them (with their codes and phones numbered, ``Repeats``). A commit passes the dry run's
         ``top_code``: the code counter is moved up to it first, so that the codes given to
         rows without one never meet a code that a later row of the file brings."""
         if not self._write:
@@ -207,10 +210,10 @@ class ImportRun:
     ) -> Existing | RejectedRow | None:
         """The customer the row updates, None for a new one, or why the row is left out."""
         code, phone = record.get(f.CODE), record.phone
-        if code is not None and code in self._seen_codes:
-            return _duplicate(record, f.CODE, self._seen_codes[code])
-        if code is None and phone is not None and phone in self._seen_phones:
-            return _duplicate(record, f.PHONE, self._seen_phones[phone])
+        if code is not None and (first := self._first_with_code.get(record.code_number)):
+            return _duplicate(record, f.CODE, first)
+        if code is None and (first := self._first_with_phone.get(record.phone_number)):
+            return _duplicate(record, f.PHONE, first)
         owners_of_phone = by_phone.get(phone, []) if phone else []
         existing: Existing | None = None
         if code is not None:
@@ -234,11 +237,8 @@ class ImportRun:
         return self._default_owner if named is None else self._owners.find(named)
 
     def _remember(self, record: Record, customer_id: int | None) -> None:
-        code = record.get(f.CODE)
-        if code is not None:
-            self._seen_codes.setdefault(code, record.number)
-        if record.phone is not None:
-            self._seen_phones.setdefault(record.phone, record.number)
+        self._first_with_code.keep(record.code_number, record.number)
+        self._first_with_phone.keep(record.phone_number, record.number)
         if customer_id is not None:
             self._seen_customers.setdefault(customer_id, record.number)
 
@@ -299,6 +299,25 @@ class ImportRun:
             record.dates.get(f.LAST_FOLLOW_UP),
             record.tags,
         )
+
+
+class _FirstRows:
+    """The first row kept with each code (or phone) of the file, by its number: 4 bytes per
+    distinct value, where a dict of the values took ~100."""
+
+    def __init__(self) -> None:
+        self._rows = array("I")  # row numbers start at 1: 0 is none
+
+    def get(self, number: int) -> int:
+        return self._rows[number] if 0 <= number < len(self._rows) else 0
+
+    def keep(self, number: int, row: int) -> None:
+        if number < 0:
+            return
+        if number >= len(self._rows):
+            self._rows.extend(repeat(0, number + 1 - len(self._rows)))
+        if not self._rows[number]:
+            self._rows[number] = row
 
 
 def _duplicate(record: Record, field_name: str, first: int) -> RejectedRow:

@@ -76,10 +76,22 @@ class Record(NamedTuple):
     dates: Mapping[str, datetime] = MappingProxyType({})
     problems: tuple[Problem, ...] = ()
     tags: tuple[str, ...] = ()
+    # the file's distinct codes and phones are numbered as they first appear (``Repeats``):
+    # the import tells a repeat by its number, without keeping every code and phone
+    code_number: int = -1
+    phone_number: int = -1
     search: SearchKeys | None = None  # a new customer's keys, when parsed for a commit
 
     def get(self, name: str) -> str | None:
         return self.values.get(name)
+
+
+class Repeats:
+    """Numbers the distinct codes and phones of one file, in the order they first appear."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, int] = {}
+        self.phones: dict[str, int] = {}
 
 
 def with_search_keys(record: Record) -> Record:
@@ -118,9 +130,13 @@ def clean(text: str, *, keep_lines: bool = False) -> str:
 
 
 def parse_row(
-    number: int, cells: Sequence[str], mapping: Sequence[str | None], zone: ZoneInfo
+    number: int,
+    cells: Sequence[str],
+    mapping: Sequence[str | None],
+    zone: ZoneInfo,
+    repeats: Repeats | None = None,
 ) -> Record:
-    return row_parser(tuple(mapping), zone)(number, cells)
+    return row_parser(tuple(mapping), zone)(number, cells, repeats or Repeats())
 
 
 _Cell = tuple[bool, Any, tuple[Problem, ...]] | None
@@ -133,7 +149,7 @@ _UNIQUE = frozenset({f.NAME, f.PHONE, f.CODE, f.EMAIL})  # (nearly) a new value 
 @lru_cache(maxsize=64)
 def row_parser(
     mapping: tuple[str | None, ...], zone: ZoneInfo
-) -> Callable[[int, Sequence[str]], Record]:
+) -> Callable[[int, Sequence[str], Repeats], Record]:
     """``parse_row`` for one mapping: what each mapped column does is worked out once."""
     columns = [
         (
@@ -146,7 +162,7 @@ def row_parser(
         if target is not None
     ]
 
-    def parse(number: int, cells: Sequence[str]) -> Record:
+    def parse(number: int, cells: Sequence[str], repeats: Repeats) -> Record:
         values: dict[str, str] = {}
         problems: list[Problem] = []
         found: list[Any] = [values, None, None, None, {}, ()]
@@ -172,7 +188,20 @@ def row_parser(
             else:
                 found[slot] = value
         phone, stage, grade, dates, tags = found[1:]
-        return Record(number, values, phone, stage, grade, dates, tuple(problems), tags)
+        code = values.get(f.CODE)
+        codes, phones = repeats.codes, repeats.phones
+        return Record(
+            number,
+            values,
+            phone,
+            stage,
+            grade,
+            dates,
+            tuple(problems),
+            tags,
+            -1 if code is None else codes.setdefault(code, len(codes)),
+            -1 if phone is None else phones.setdefault(phone, len(phones)),
+        )
 
     return parse
 

@@ -34,11 +34,11 @@ from crm.errors import DomainError
 from crm.importing.fields import NAME, propose_mapping
 from crm.importing.reader import MAX_ROWS, ImportFileInvalid, RawRow, read_table
 from crm.importing.records import SearchKeys
-from crm.importing.rows import Record, new_customer_keys, parse_row, with_search_keys
+from crm.importing.rows import Record, Repeats, new_customer_keys, row_parser, with_search_keys
 
 CHUNK = 2_000
 SPOOL_KEPT_SECONDS = 24 * 3600
-_SPOOL_FORMAT = 2  # raised when what a spool holds changes
+_SPOOL_FORMAT = 3  # raised when what a spool holds changes
 _FRAME_SIZE = 8  # bytes of the length before each pickled frame of a spool
 HELPER_FROM_BYTES = 512 * 1024  # about 8,000 rows of a typical customer table
 _YIELD_EVERY = 250  # rows parsed here between two awaits
@@ -153,13 +153,15 @@ def _parsed(
     ``MAX_ROWS``, before anything is written."""
     chunk: Chunk = []
     count = 0
+    repeats = Repeats()
+    parse = row_parser(tuple(mapping), zone)
     for row in rows:
         if not any(row.cells):
             continue
         count += 1
         if count > MAX_ROWS:
             raise ImportFileInvalid("import.error_too_many_rows", limit=MAX_ROWS)
-        record = parse_row(row.number, row.cells, mapping, zone)
+        record = parse(row.number, row.cells, repeats)
         chunk.append((row, with_search_keys(record) if search_keys else record))
         if len(chunk) == size:
             yield chunk

@@ -281,6 +281,10 @@ async def test_bulk_writes_leave_checks_and_triggers_as_they_were(
         )
         assert triggers == 3
         assert await uow.session.scalar(select(func.count()).select_from(CustomerRow)) == 2
+        pending = await uow.session.scalar(
+            text("SELECT v FROM customer_search_config WHERE k = 'hashsize'")
+        )
+        assert pending in (None, 1 << 20)  # FTS5's default again (16 MB only while importing)
 
 
 async def test_a_tags_column_tags_new_and_updated_customers(engine, clock) -> None:
@@ -399,3 +403,38 @@ async def test_codes_given_across_chunks_follow_the_rows(engine, clock) -> None:
     by_name = sorted(rows)
     assert [code for _, code, _ in by_name] == [f"CRM{n:04d}" for n in range(3, 43)]
     assert [customer_id for _, _, customer_id in by_name] == sorted(r[2] for r in rows)
+
+
+async def test_a_repeat_in_a_later_chunk_is_a_duplicate_of_the_first_row_kept(
+    engine, clock
+) -> None:
+    """Repeats are told apart by the number of their code or phone within the file: a row
+    left out does not count as the first, and a repeat many chunks later is still seen."""
+    await admin_with_customer(engine, clock)
+    lines = [
+        "客户编号,客户名称,联系人,联系方式",
+        ",甲公司,,13800000001",  # line 2: no contact, left out
+        ",乙公司,王芳,13800000001",  # line 3: kept, the first with this phone
+        "CRM0900,丙公司,李娜,13800000002",  # line 4: kept, the first with this code
+        *[f",填充{n}公司,赵六,1370000{n:04d}" for n in range(1, 9)],  # lines 5-12
+        ",丁公司,王芳,138 0000 0001",  # line 13: the phone of line 3
+        "CRM0900,戊公司,李娜,13800000003",  # line 14: the code of line 4
+    ]
+    data = "\n".join(lines).encode()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(source, "CHUNK", 2)
+        async with unit(engine, clock) as uow:
+            service = ImportService(uow, clock)
+            checked = await service.check_file(data, "a.csv", ZONE)
+            committed = await service.import_file(data, checked.session, ZONE)
+            await uow.commit()
+    counts = committed.counts
+    assert (counts.new, counts.updated, counts.duplicate, counts.invalid) == (10, 0, 2, 1)
+    assert checked.session.counts == counts
+    reasons = {row.number: row.problems[0].text for row in checked.outcome.rejected}
+    assert reasons[13].vars == {"row": 3}
+    assert reasons[14].vars == {"row": 4}
+    async with unit(engine, clock) as uow:
+        names = set(await uow.session.scalars(select(CustomerRow.name)))
+    assert {"乙公司", "丙公司"} <= names
+    assert not {"甲公司", "丁公司", "戊公司"} & names

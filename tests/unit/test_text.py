@@ -79,6 +79,10 @@ def test_compact_key_keeps_letters_and_digits_only() -> None:
         ("001 415 555 0100", "+14155550100"),
         ("+44 20 7946 0958", "+442079460958"),
         ("12345", "12345"),
+        ("8613912345678", "13912345678"),  # digits only (the fast path): 86 without + or 00
+        ("008613912345678", "13912345678"),
+        ("0014155550100", "+14155550100"),
+        ("01065521234", "01065521234"),
     ],
 )
 def test_normalize_phone(raw: str, expected: str) -> None:
@@ -98,6 +102,7 @@ def test_normalize_phone(raw: str, expected: str) -> None:
         "call me",
         "13912345678 / 13812345678",  # two numbers: too many digits
         "1" * 16,
+        "0012",  # digits only: 00 then too few
         "x12345",
     ],
 )
