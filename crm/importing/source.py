@@ -4,7 +4,7 @@ the bot answers others meanwhile. A big one is read and parsed by a helper proce
 one sorts and writes the chunks before: the workbook (about 100 MB in memory for 100,000 rows)
 stays out of the bot's process, its loading and parsing do not hold up the bot's event loop,
 and the work is shared between two cores. Only a few chunks are in memory here at once (the
-queue is bounded).
+helper writes to a pipe, and waits while the pipe is full).
 
 The helper keeps what a preview parsed in a spool file; the commit (or another preview with the
 same columns) reads the rows back from it instead of the workbook. For a commit the helper also
@@ -15,17 +15,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import multiprocessing
 import os
 import pickle
-import queue
 import stat
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
@@ -41,9 +39,8 @@ SPOOL_KEPT_SECONDS = 24 * 3600
 _SPOOL_FORMAT = 3  # raised when what a spool holds changes
 _FRAME_SIZE = 8  # bytes of the length before each pickled frame of a spool
 HELPER_FROM_BYTES = 512 * 1024  # about 8,000 rows of a typical customer table
+_QUEUED_CHUNKS = 3  # parsed chunks read ahead from the helper
 _YIELD_EVERY = 250  # rows parsed here between two awaits
-_QUEUED_CHUNKS = 3
-_POLL_SECONDS = 0.5
 
 Chunk = list[tuple[RawRow, Record]]
 ColumnFields = tuple[str | None, ...]
@@ -200,7 +197,7 @@ def _parse_in_helper(
                     plain = _with_search_keys(plain)
                 frame = pickle.dumps(plain, protocol=pickle.HIGHEST_PROTOCOL)
                 keep(frame)
-                out.put(("chunk", frame))  # pickled once, for the spool and the queue
+                out.put(("chunk", frame))  # pickled once, for the spool and the channel
         out.put(("end",))
     except DomainError as refused:
         out.put(("refused", refused.text.key, dict(refused.text.vars)))
@@ -278,53 +275,91 @@ def _prune(folder: Path) -> None:
                 path.unlink()
 
 
+def run_helper(task: BinaryIO, channel: BinaryIO) -> None:
+    """The helper process's work (``python -m crm.importing.reader_process``): its task is
+    one frame read from ``task``, its messages frames written to ``channel``."""
+    data, file_name, zone, mapping, search_keys, spool = pickle.loads(_read_frame(task))
+    _parse_in_helper(data, file_name, zone, mapping, search_keys, spool, _Channel(channel))
+
+
+class _Channel:
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def put(self, message: tuple[Any, ...]) -> None:
+        _write_frame(self._stream, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+        self._stream.flush()
+
+
 @asynccontextmanager
 async def _parsed_by_helper(
     data: bytes, file_name: str, zone: ZoneInfo, mapping: ColumnFields | None, search_keys: bool
 ) -> AsyncIterator[ParsedFile]:
-    # "spawn": a fresh interpreter; forking a process that runs threads (the database
-    # driver's, the event loop's executor) is not safe
-    context = multiprocessing.get_context("spawn")
-    channel = context.Queue(maxsize=_QUEUED_CHUNKS)
-    process = context.Process(
-        target=_parse_in_helper,
-        args=(data, file_name, zone, mapping, search_keys, Spool.of(data, zone), channel),
-        name="kehu-import-reader",
-        daemon=True,
+    # a fresh interpreter that imports only the import's modules (not multiprocessing's
+    # "spawn", which imports the parent's main module again: 2 s for the bot's), its task on
+    # stdin and its messages on stdout; a full pipe holds it back while this side is busy
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "crm.importing.reader_process",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
     )
-    # in a thread: starting hands the file to the new interpreter, which takes about a second
-    await asyncio.to_thread(process.start)
+    reading: asyncio.Task[None] | None = None
     try:
-        first = await _receive(channel, process)
+        assert process.stdin is not None
+        assert process.stdout is not None
+        task = (data, file_name, zone, mapping, search_keys, Spool.of(data, zone))
+        frame = pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL)
+        process.stdin.write(len(frame).to_bytes(_FRAME_SIZE, "big"))
+        process.stdin.write(frame)
+        try:
+            await process.stdin.drain()
+            process.stdin.close()
+        except ConnectionError:
+            pass  # it ended early: what it said (or that it stopped) is read below
+        messages: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue(_QUEUED_CHUNKS)
+        reading = asyncio.create_task(_read_ahead(process.stdout, messages))
+        first = await messages.get()
         if first[0] != "table":
             _raise(first)
         _, headers, header_row, chosen = first
-        yield ParsedFile(headers, header_row, chosen, _received_chunks(channel, process))
+        yield ParsedFile(headers, header_row, chosen, _received_chunks(messages))
     finally:
-        if process.is_alive():
-            process.terminate()
-        await asyncio.to_thread(process.join, 10)
-        channel.close()
-        channel.cancel_join_thread()
+        if process.returncode is None:
+            with suppress(ProcessLookupError):
+                process.kill()
+        await process.wait()
+        if reading is not None:
+            reading.cancel()
+            with suppress(asyncio.CancelledError):
+                await reading
 
 
-async def _received_chunks(channel: Any, process: BaseProcess) -> AsyncIterator[Chunk]:
+async def _read_ahead(stream: asyncio.StreamReader, messages: asyncio.Queue[Any]) -> None:
+    """The helper's messages as they come, a few ahead of what is used, so that the helper
+    goes on while this side writes (a chunk stays pickled until it is used: smaller)."""
     while True:
-        message = await _receive(channel, process)
+        try:
+            size = int.from_bytes(await stream.readexactly(_FRAME_SIZE), "big")
+            message = pickle.loads(await stream.readexactly(size))
+        except asyncio.IncompleteReadError:
+            message = ("failed", "the import's reader process stopped")
+        except Exception as error:  # noqa: BLE001 - told to the reader of the messages
+            message = ("failed", f"{type(error).__name__}: {error}")
+        await messages.put(message)
+        if message[0] not in ("table", "chunk"):  # the last: the end, or why not
+            return
+
+
+async def _received_chunks(messages: asyncio.Queue[tuple[Any, ...]]) -> AsyncIterator[Chunk]:
+    while True:
+        message = await messages.get()
         if message[0] == "end":
             return
         if message[0] != "chunk":
             _raise(message)
-        yield _rebuilt(message[1])
-
-
-async def _receive(channel: Any, process: BaseProcess) -> tuple[Any, ...]:
-    while True:
-        try:
-            return await asyncio.to_thread(_get, channel)
-        except queue.Empty:
-            if not process.is_alive():
-                raise RuntimeError("the import's reader process stopped") from None
+        yield await asyncio.to_thread(_unpickled, message[1])  # off the event loop
 
 
 # Chunks cross as plain tuples: pickle handles them several times faster than named tuples
@@ -355,12 +390,8 @@ def _rebuilt(rows: list[_PlainRow]) -> Chunk:
     ]
 
 
-def _get(channel: Any) -> tuple[Any, ...]:
-    """The next message; a chunk unpickled here, off the event loop."""
-    message: tuple[Any, ...] = channel.get(True, _POLL_SECONDS)
-    if message[0] == "chunk":
-        return ("chunk", pickle.loads(message[1]))
-    return message
+def _unpickled(frame: bytes) -> Chunk:
+    return _rebuilt(pickle.loads(frame))
 
 
 def _raise(message: tuple[Any, ...]) -> None:
