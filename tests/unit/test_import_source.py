@@ -20,6 +20,20 @@ from crm.importing.source import Chunk, parsed_file
 ZONE = ZoneInfo("Asia/Shanghai")
 
 
+@pytest.fixture
+def helpers(monkeypatch) -> list[asyncio.subprocess.Process]:
+    """The helper processes started, as they are started."""
+    started: list[asyncio.subprocess.Process] = []
+    start = asyncio.create_subprocess_exec
+
+    async def spied(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        started.append(await start(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", spied)
+    return started
+
+
 def workbook(rows: int) -> bytes:
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer)
@@ -77,15 +91,7 @@ async def test_a_refusal_in_the_helper_is_raised_here(data: bytes, key: str) -> 
     assert refused.value.text.key == key
 
 
-async def test_the_helper_stops_when_the_import_stops_early(monkeypatch) -> None:
-    helpers: list[asyncio.subprocess.Process] = []
-    start = asyncio.create_subprocess_exec
-
-    async def started(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
-        helpers.append(await start(*args, **kwargs))
-        return helpers[-1]
-
-    monkeypatch.setattr(asyncio, "create_subprocess_exec", started)
+async def test_the_helper_stops_when_the_import_stops_early(helpers) -> None:
 
     async def stop_at_the_first_chunk() -> None:
         async with parsed_file(workbook(20_000), "c.xlsx", ZONE, helper=True) as parsed:
@@ -178,3 +184,18 @@ async def test_a_file_refused_half_way_leaves_no_spool(spools) -> None:
     with pytest.raises(ImportFileInvalid):
         await collect(data, helper=True)
     assert list(spools.iterdir()) == []
+
+
+async def test_a_helper_that_dies_is_an_error_here_not_a_short_file(helpers) -> None:
+    rows: list[int] = []
+
+    async def read_all() -> None:
+        async with parsed_file(workbook(20_000), "c.xlsx", ZONE, helper=True) as parsed:
+            async for chunk in parsed.chunks:
+                if not rows:
+                    helpers[0].kill()  # e.g. killed for memory
+                rows.append(len(chunk))
+
+    with pytest.raises(RuntimeError, match="reader process stopped"):
+        await read_all()
+    assert 0 < sum(rows) < 20_000
