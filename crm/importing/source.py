@@ -40,6 +40,7 @@ _SPOOL_FORMAT = 3  # raised when what a spool holds changes
 _FRAME_SIZE = 8  # bytes of the length before each pickled frame of a spool
 HELPER_FROM_BYTES = 512 * 1024  # about 8,000 rows of a typical customer table
 _QUEUED_CHUNKS = 3  # parsed chunks read ahead from the helper
+_CODE_FOLDER = Path(__file__).resolve().parents[2]  # the folder that holds ``crm``
 _YIELD_EVERY = 250  # rows parsed here between two awaits
 
 Chunk = list[tuple[RawRow, Record]]
@@ -297,13 +298,16 @@ async def _parsed_by_helper(
 ) -> AsyncIterator[ParsedFile]:
     # a fresh interpreter that imports only the import's modules (not multiprocessing's
     # "spawn", which imports the parent's main module again: 2 s for the bot's), its task on
-    # stdin and its messages on stdout; a full pipe holds it back while this side is busy
+    # stdin and its messages on stdout; a full pipe holds it back while this side is busy.
+    # Started in the folder that holds ``crm`` (``-m`` looks there first): this ``crm``,
+    # whatever the bot's own working folder holds.
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "crm.importing.reader_process",
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
+        cwd=_CODE_FOLDER,
     )
     reading: asyncio.Task[None] | None = None
     try:

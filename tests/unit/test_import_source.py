@@ -199,3 +199,16 @@ async def test_a_helper_that_dies_is_an_error_here_not_a_short_file(helpers) -> 
     with pytest.raises(RuntimeError, match="reader process stopped"):
         await read_all()
     assert 0 < sum(rows) < 20_000
+
+
+async def test_the_helper_runs_this_code_whatever_the_working_folder_holds(
+    tmp_path, monkeypatch
+) -> None:
+    planted = tmp_path / "crm" / "importing"
+    planted.mkdir(parents=True)
+    for folder in (tmp_path / "crm", planted):
+        (folder / "__init__.py").write_text("")
+    (planted / "reader_process.py").write_text("raise SystemExit('not this one')\n")
+    monkeypatch.chdir(tmp_path)
+    _, _, _, chunks = await collect(workbook(10), helper=True)
+    assert sum(len(chunk) for chunk in chunks) == 10
