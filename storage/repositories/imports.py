@@ -446,17 +446,17 @@ class SqlImportRepository:
                 raise ValueError(f"every column of {table.name} must be given")
             return None
         values: list[Sequence[Any]] = []
-        late: set[str] = set()
+        settable: set[str] = set()
         for key in order:
             convert = _memoized(table.c[key].type.dialect_impl(dialect), dialect)
             if convert is None:
-                late.add(key)
+                settable.add(key)
             if key in same:
                 value = same[key] if convert is None else convert(same[key])
                 values.append([value] * count)
             else:
                 values.append(columns[key] if convert is None else list(map(convert, columns[key])))
-        return _Bound(table, compiled.string, tuple(order), values, count, frozenset(late))
+        return _Bound(table, compiled.string, tuple(order), values, count, frozenset(settable))
 
     async def _execute(self, bound: _Bound) -> None:
         if not bound.count:
