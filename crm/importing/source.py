@@ -129,7 +129,7 @@ async def chunks_of(
     """Parsed here, in chunks of ``CHUNK`` rows, handing the event loop back every few
     hundred rows."""
     chunk: Chunk = []
-    for part in _parsed(rows, mapping, zone, _YIELD_EVERY, search_keys):
+    for part in _parsed(rows, mapping, zone, min(_YIELD_EVERY, CHUNK), search_keys):
         chunk += part
         if len(chunk) >= CHUNK:
             yield chunk

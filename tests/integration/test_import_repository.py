@@ -24,6 +24,7 @@ from crm.importing.service import Committed, ImportService
 from crm.members import Member, NewMember, Role
 from storage.db import create_engine, session_factory
 from storage.models import ContactRow, CustomerRow, StageChangeRow
+from storage.repositories import imports
 from storage.repositories.imports import SqlImportRepository
 from storage.uow import SqlUnitOfWork
 
@@ -381,13 +382,19 @@ async def test_the_commit_sorts_every_row_as_its_dry_run_did(engine, clock, monk
     assert names == {"丙公司", "远大物流", "甲公司", "乙公司", "丁公司"}
 
 
-async def test_codes_given_across_chunks_follow_the_rows(engine, clock) -> None:
-    await admin_with_customer(engine, clock)
+@pytest.mark.parametrize("json_rows", [True, False], ids=["json-rows", "executemany"])
+async def test_codes_given_across_chunks_follow_the_rows(engine, clock, json_rows) -> None:
+    """Codes are reserved a few at a time (here 6, for chunks of 4 rows), those left over given
+    back: the chat's next customer gets the next code. On SQLite, rows go in as JSON (or, on a
+    SQLite before 3.38, by executemany)."""
+    admin = await admin_with_customer(engine, clock)
     lines = ["客户名称,联系人,联系方式"]
     lines += [f"客户{n:02d},王芳,1380000{n:04d}" for n in range(1, 41)]
     data = "\n".join(lines).encode()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(source, "CHUNK", 4)  # ten chunks, written while the next are sorted
+        patch.setattr(imports, "_CODES_AT_ONCE", 6)
+        patch.setattr(imports, "_JSON_ROWS", json_rows)
         async with unit(engine, clock) as uow:
             committed = await commit_file(ImportService(uow, clock), data, "a.csv")
             await uow.commit()
@@ -400,9 +407,15 @@ async def test_codes_given_across_chunks_follow_the_rows(engine, clock) -> None:
                 )
             )
         ).all()
+        next_code = await uow.customers.next_code()
+        contacts = await uow.session.scalar(select(func.count()).select_from(ContactRow))
+        found = await uow.search.search("客户17", Visibility.of(admin))
     by_name = sorted(rows)
     assert [code for _, code, _ in by_name] == [f"CRM{n:04d}" for n in range(3, 43)]
     assert [customer_id for _, _, customer_id in by_name] == sorted(r[2] for r in rows)
+    assert next_code == "CRM0043"
+    assert contacts == 42  # and the two before
+    assert [hit.code for hit in found] == ["CRM0019"]
 
 
 async def test_a_repeat_in_a_later_chunk_is_a_duplicate_of_the_first_row_kept(
