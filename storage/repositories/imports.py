@@ -393,28 +393,39 @@ class SqlImportRepository:
         await self._in_turn(prepare, self._write_updates)
 
     async def _write_updates(self, rows: _Updates) -> None:
-        for group in _same_keys(rows.customers):
-            await self._session.execute(update(CustomerRow), group)
-        if _UPDATE_TRIGGER in self._suspended:  # re-index the changed documents in one go
-            ids = [row["id"] for row in rows.customers]
-            old = [rows.old_documents[customer_id] for customer_id in ids]
-            new = [row["search_text"] for row in rows.customers]
-            await self._execute(
-                [],
-                [
-                    _Rows(
-                        "customer_search",
-                        {"rowid": ids, "search_text": old},
-                        {"customer_search": "delete"},
-                    ),
-                    _Rows("customer_search", {"rowid": ids, "search_text": new}),
-                ],
-            )
-        for group in _same_keys(rows.contact_updates):
-            await self._session.execute(update(ContactRow), group)
+        if self._session.get_bind().dialect.name == "postgresql":
+            for group in _same_keys(rows.customers):
+                await self._session.execute(update(CustomerRow), group)
+            for group in _same_keys(rows.contact_updates):
+                await self._session.execute(update(ContactRow), group)
+        else:
+            writes = self._updated(_CUSTOMERS, rows.customers)
+            if _UPDATE_TRIGGER in self._suspended:  # re-index the changed documents in one go
+                ids = [row["id"] for row in rows.customers]
+                old = [rows.old_documents[customer_id] for customer_id in ids]
+                new = [row["search_text"] for row in rows.customers]
+                delete = {"customer_search": "delete"}
+                writes.append(_Rows("customer_search", {"rowid": ids, "search_text": old}, delete))
+                writes.append(_Rows("customer_search", {"rowid": ids, "search_text": new}))
+            writes += self._updated(_CONTACTS, rows.contact_updates)
+            await self._execute([], writes)
         await self._insert(_CONTACTS, rows.contact_inserts)
         await self._insert(_STAGE_CHANGES, rows.changes)
         await self._add_tags(rows.tagged, rows.actor_id, rows.at)
+
+    def _updated(self, table: Table, rows: list[dict[str, Any]]) -> list[_Rows]:
+        """UPDATEs by primary key (``id``) of SQLite, one per set of columns, the values
+        converted as ``_bound`` converts them."""
+        dialect = self._session.get_bind().dialect
+        writes: list[_Rows] = []
+        for group in _same_keys(rows):
+            columns: dict[str, Sequence[Any]] = {}
+            for name in group[0]:
+                convert = _memoized(table.c[name].type.dialect_impl(dialect), dialect)
+                values = [row[name] for row in group]
+                columns[name] = values if convert is None else list(map(convert, values))
+            writes.append(_Rows(table.name, columns, key="id"))
+        return writes
 
     async def _add_tags(
         self, tagged: Sequence[tuple[int, Sequence[str]]], actor_id: int | None, at: datetime
@@ -511,8 +522,8 @@ class SqlImportRepository:
                 values.append(columns[key] if convert is None else list(map(convert, columns[key])))
         return _Bound(table, tuple(order), values, count, frozenset(settable), set(same))
 
-    async def _execute(self, inserts: Sequence[_Bound], search: Sequence[_Rows] = ()) -> None:
-        """The inserts in order, then (SQLite) the search index's."""
+    async def _execute(self, inserts: Sequence[_Bound], then: Sequence[_Rows] = ()) -> None:
+        """The inserts in order, then (SQLite only) the writes of ``then``."""
         connection = await self._session.connection()
         raw = (await connection.get_raw_connection()).driver_connection
         assert raw is not None, "the connection is open: this session just used it"
@@ -523,9 +534,9 @@ class SqlImportRepository:
             # in one call, the way aiosqlite's own methods make theirs: ``_execute`` with its
             # sqlite3 connection, ``_conn``.
             rows = [bound.as_rows() for bound in inserts if bound.count]
-            await raw._execute(_insert_all, raw._conn, [*rows, *search])
+            await raw._execute(_write_all, raw._conn, [*rows, *then])
             return
-        assert not search, "PostgreSQL's search index is kept by the database"
+        assert not then, "SQLite's own writes"
         if not raw.is_in_transaction():  # the adapter BEGINs lazily, at the first statement
             await connection.exec_driver_sql("SELECT 1")
         for bound in inserts:
@@ -667,34 +678,60 @@ class _Bound:
 @dataclass(frozen=True)
 class _Rows:
     """Rows for an INSERT into a table of SQLite, as the driver takes them, column by column;
-    ``constant``: one value for every row."""
+    ``constant``: one value for every row. With ``key`` (one of the columns), an UPDATE of the
+    rows with those values of ``key`` instead."""
 
     table: str
     columns: dict[str, Sequence[Any]]
     constant: dict[str, Any] = field(default_factory=dict)
+    key: str | None = None
 
 
-def _insert_all(connection: sqlite3.Connection, inserts: Sequence[_Rows]) -> None:
-    """On the connection's own thread: each insert in one statement (``_JSON_ROWS``)."""
-    for target in inserts:
-        table = _quoted(target.table)
-        names = ", ".join(map(_quoted, [*target.columns, *target.constant]))
-        rows = list(zip(*target.columns.values(), strict=True))
-        if not _JSON_ROWS:
-            marks = ", ".join("?" * (len(target.columns) + len(target.constant)))
-            connection.executemany(
-                f"INSERT INTO {table} ({names}) VALUES ({marks})",
-                [(*row, *target.constant.values()) for row in rows],
-            )
-            continue
-        cells = [f"cells ->> {index}" for index in range(len(target.columns))]
-        # MATERIALIZED: a row's JSON is parsed once for all its cells, not once per cell
-        connection.execute(
-            "WITH given AS MATERIALIZED (SELECT value AS cells FROM json_each(?))"
-            f" INSERT INTO {table} ({names})"
-            f" SELECT {', '.join([*cells, *'?' * len(target.constant)])} FROM given",
-            (json.dumps(rows, ensure_ascii=False, check_circular=False), *target.constant.values()),
+def _write_all(connection: sqlite3.Connection, writes: Sequence[_Rows]) -> None:
+    """On the connection's own thread: each write in one statement (``_JSON_ROWS``)."""
+    for rows in writes:
+        if _JSON_ROWS:
+            connection.execute(*_json_statement(rows))
+        else:
+            connection.executemany(*_statement(rows))
+
+
+def _json_statement(rows: _Rows) -> tuple[str, tuple[Any, ...]]:
+    """The statement, with the rows as one JSON text (its first parameter)."""
+    table = _quoted(rows.table)
+    cells = {name: f"given.cells ->> {index}" for index, name in enumerate(rows.columns)}
+    values = {**cells, **dict.fromkeys(rows.constant, "?")}
+    # MATERIALIZED: a row's JSON is parsed once for all its cells, not once per cell
+    given = "WITH given AS MATERIALIZED (SELECT value AS cells FROM json_each(?))"
+    if rows.key is None:
+        names = ", ".join(map(_quoted, values))
+        sql = (
+            f"{given} INSERT INTO {table} ({names}) SELECT {', '.join(values.values())} FROM given"
         )
+    else:
+        changes = ", ".join(f"{_quoted(n)} = {v}" for n, v in values.items() if n != rows.key)
+        match = f"{table}.{_quoted(rows.key)} = {cells[rows.key]}"
+        sql = f"{given} UPDATE {table} SET {changes} FROM given WHERE {match}"
+    listed = list(zip(*rows.columns.values(), strict=True))
+    text = json.dumps(listed, ensure_ascii=False, check_circular=False)
+    return sql, (text, *rows.constant.values())
+
+
+def _statement(rows: _Rows) -> tuple[str, list[tuple[Any, ...]]]:
+    """The statement for executemany (SQLite before 3.38), and its rows."""
+    table = _quoted(rows.table)
+    if rows.key is None:
+        names = [*rows.columns, *rows.constant]
+        listed = zip(*rows.columns.values(), strict=True)
+        marks = ", ".join("?" * len(names))
+        sql = f"INSERT INTO {table} ({', '.join(map(_quoted, names))}) VALUES ({marks})"
+        return sql, [(*row, *rows.constant.values()) for row in listed]
+    changed = [name for name in rows.columns if name != rows.key]
+    changes = ", ".join(f"{_quoted(name)} = ?" for name in (*changed, *rows.constant))
+    sql = f"UPDATE {table} SET {changes} WHERE {_quoted(rows.key)} = ?"
+    constant = tuple(rows.constant.values())
+    keyed = zip(*(rows.columns[name] for name in (*changed, rows.key)), strict=True)
+    return sql, [(*row[:-1], *constant, row[-1]) for row in keyed]
 
 
 _GIVEN_FIELDS = ("industry", "size", "source", "demand_type", "region", "route", "notes")

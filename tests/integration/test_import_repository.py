@@ -101,7 +101,11 @@ async def test_dry_run_counts_and_writes_nothing(engine, clock) -> None:
         assert await uow.session.scalar(select(func.count()).select_from(CustomerRow)) == 2
 
 
-async def test_commit_updates_instead_of_duplicating_and_is_searchable(engine, clock) -> None:
+@pytest.mark.parametrize("json_rows", [True, False], ids=["json-rows", "executemany"])
+async def test_commit_updates_instead_of_duplicating_and_is_searchable(
+    engine, clock, json_rows, monkeypatch
+) -> None:
+    monkeypatch.setattr(imports, "_JSON_ROWS", json_rows)  # SQLite's two ways (see below)
     admin = await admin_with_customer(engine, clock)
     async with unit(engine, clock) as uow:
         committed = await commit_file(ImportService(uow, clock), CSV.encode("utf-8-sig"), "a.csv")
