@@ -528,13 +528,12 @@ class SqlImportRepository:
         raw = (await connection.get_raw_connection()).driver_connection
         assert raw is not None, "the connection is open: this session just used it"
         if connection.dialect.name != "postgresql":
-            # aiosqlite runs a connection's calls on a thread of its own, one hop there and
-            # back per call (three for a statement through SQLAlchemy); a hop back waits for
-            # the event loop, busy with the next chunk. So every statement of a write is made
-            # in one call, the way aiosqlite's own methods make theirs: ``_execute`` with its
-            # sqlite3 connection, ``_conn``.
-            rows = [bound.as_rows() for bound in inserts if bound.count]
-            await raw._execute(_write_all, raw._conn, [*rows, *then])
+            # one call to aiosqlite's thread per statement (SQLAlchemy's cursor makes three)
+            for rows in [*(bound.as_rows() for bound in inserts if bound.count), *then]:
+                if _JSON_ROWS:
+                    await raw.execute_fetchall(*_json_statement(rows))
+                else:
+                    await (await raw.executemany(*_statement(rows))).close()
             return
         assert not then, "SQLite's own writes"
         if not raw.is_in_transaction():  # the adapter BEGINs lazily, at the first statement
@@ -685,15 +684,6 @@ class _Rows:
     columns: dict[str, Sequence[Any]]
     constant: dict[str, Any] = field(default_factory=dict)
     key: str | None = None
-
-
-def _write_all(connection: sqlite3.Connection, writes: Sequence[_Rows]) -> None:
-    """On the connection's own thread: each write in one statement (``_JSON_ROWS``)."""
-    for rows in writes:
-        if _JSON_ROWS:
-            connection.execute(*_json_statement(rows))
-        else:
-            connection.executemany(*_statement(rows))
 
 
 def _json_statement(rows: _Rows) -> tuple[str, tuple[Any, ...]]:
