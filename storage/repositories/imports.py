@@ -394,10 +394,8 @@ class SqlImportRepository:
 
     async def _write_updates(self, rows: _Updates) -> None:
         if self._session.get_bind().dialect.name == "postgresql":
-            for group in _same_keys(rows.customers):
-                await self._session.execute(update(CustomerRow), group)
-            for group in _same_keys(rows.contact_updates):
-                await self._session.execute(update(ContactRow), group)
+            await self._update_postgresql(_CUSTOMERS, rows.customers)
+            await self._update_postgresql(_CONTACTS, rows.contact_updates)
         else:
             writes = self._updated(_CUSTOMERS, rows.customers)
             if _UPDATE_TRIGGER in self._suspended:  # re-index the changed documents in one go
@@ -412,6 +410,28 @@ class SqlImportRepository:
         await self._insert(_CONTACTS, rows.contact_inserts)
         await self._insert(_STAGE_CHANGES, rows.changes)
         await self._add_tags(rows.tagged, rows.actor_id, rows.at)
+
+    async def _update_postgresql(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        """One UPDATE per set of columns, its rows given as one array a column (``unnest``),
+        rather than one statement a row."""
+        connection = await self._session.connection()
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None, "the connection is open: this session just used it"
+        for write in self._updated(table, rows):
+            names = list(write.columns)
+            arrays = ", ".join(
+                f"${index}::{table.c[name].type.compile(dialect=connection.dialect)}[]"
+                for index, name in enumerate(names, 1)
+            )
+            changes = ", ".join(
+                f"{_quoted(name)} = given.{_quoted(name)}" for name in names if name != "id"
+            )
+            target = _quoted(table.name)
+            await raw.execute(
+                f"UPDATE {target} SET {changes} FROM unnest({arrays})"
+                f" AS given({', '.join(map(_quoted, names))}) WHERE {target}.id = given.id",
+                *write.columns.values(),
+            )
 
     def _updated(self, table: Table, rows: list[dict[str, Any]]) -> list[_Rows]:
         """UPDATEs by primary key (``id``) of SQLite, one per set of columns, the values
