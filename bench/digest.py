@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import sqlite3
 import statistics
 import sys
@@ -42,6 +41,7 @@ from scheduler.outbox import chart_png  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.db import create_engine, session_factory  # noqa: E402
 from storage.models import OutboxRow  # noqa: E402
+from tests.support import machine  # noqa: E402
 
 NOW = datetime(2026, 11, 26, 0, 30, tzinfo=UTC)  # Thursday 08:30 in Shanghai
 MANAGERS, REPS_PER_TEAM = 50, 10
@@ -325,10 +325,8 @@ async def main_async(arguments: argparse.Namespace) -> dict[str, Any]:
         figures["sqlite"] = await run_sqlite(arguments.customers, arguments.follow_ups)
     if "postgresql" in backends:
         figures["postgresql"] = await run_postgresql(arguments.customers, arguments.follow_ups)
-    figures["machine"] = (
-        f"{platform.platform()}, {platform.machine()} × {os.cpu_count()}, "
-        f"Python {platform.python_version()}"
-    )
+    figures["machine"] = machine.description()
+    figures["speed_ms"] = machine.speed_ms()
     return figures
 
 

@@ -16,8 +16,6 @@ import argparse
 import asyncio
 import io
 import json
-import os
-import platform
 import random
 import resource
 import sqlite3
@@ -54,6 +52,7 @@ from storage.models import (  # noqa: E402
     TeamRow,
 )
 from storage.uow import SqlUnitOfWork  # noqa: E402
+from tests.support import machine  # noqa: E402
 
 SEED = 20261125
 CHUNK = 10_000
@@ -348,10 +347,8 @@ async def main_async(arguments: argparse.Namespace) -> dict[str, Any]:
     if arguments.postgres:
         figures["postgresql"] = await run_postgresql(arguments.rows)
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    figures["machine"] = (
-        f"{platform.platform()}, {platform.machine()} × {os.cpu_count()}, "
-        f"Python {platform.python_version()}"
-    )
+    figures["machine"] = machine.description()
+    figures["speed_ms"] = machine.speed_ms()
     return figures
 
 

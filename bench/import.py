@@ -14,12 +14,11 @@ import argparse
 import asyncio
 import io
 import json
-import os
-import platform
 import random
 import resource
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +38,7 @@ from crm.text import name_keys  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.db import create_engine, session_factory  # noqa: E402
 from storage.uow import SqlUnitOfWork  # noqa: E402
+from tests.support import machine  # noqa: E402
 
 SEED = 20261125
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -92,6 +92,51 @@ def progress(message: str) -> None:
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class ResidentMemory:
+    """This process's resident memory (VmRSS), read every 0.1 s by a thread of its own (the
+    event loop is busy importing), so that each phase's start and peak can be told apart
+    (``ru_maxrss`` only knows the peak of the whole run)."""
+
+    def __init__(self) -> None:
+        self._samples: list[int] = []
+        self._adding = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> ResidentMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def mark(self) -> int:
+        """Where the next phase starts, in the samples."""
+        with self._adding:
+            self._samples.append(_rss_kb())
+            return len(self._samples) - 1
+
+    def mb(self, at: int) -> int:
+        return round(self._samples[at] / 1024)
+
+    def peak_mb(self, start: int, end: int) -> int:
+        return round(max(self._samples[start : end + 1]) / 1024)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.1):
+            with self._adding:
+                self._samples.append(_rss_kb())
+
+
+def _rss_kb() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
 
 
 def helper_peak_rss_mb() -> float:
@@ -194,20 +239,23 @@ async def run(url: str, rows: int, existing: int, data: bytes) -> dict[str, Any]
             await service.import_file(old, checked.session, ZONE)
             await uow.commit()
         progress(f"{existing} existing customers loaded in {time.perf_counter() - started:.1f} s")
-        rss_before = peak_rss_mb()
-        started = time.perf_counter()
-        async with SqlUnitOfWork(session_factory(engine), clock) as uow:
-            preview = await ImportService(uow, clock).check_file(data, "bench.xlsx", ZONE)
-        dry_run = time.perf_counter() - started
-        counts = preview.session.counts
-        progress(f"dry run {dry_run:.1f} s: {counts}; peak RSS {peak_rss_mb():.0f} MB")
-        rss_after_dry_run = peak_rss_mb()
-        started = time.perf_counter()
-        async with SqlUnitOfWork(session_factory(engine), clock) as uow:
-            committed = await ImportService(uow, clock).import_file(data, preview.session, ZONE)
-            await uow.commit()
-        commit = time.perf_counter() - started
-        progress(f"commit {commit:.1f} s: {committed.counts}; peak RSS {peak_rss_mb():.0f} MB")
+        with ResidentMemory() as memory:
+            before = memory.mark()
+            started = time.perf_counter()
+            async with SqlUnitOfWork(session_factory(engine), clock) as uow:
+                preview = await ImportService(uow, clock).check_file(data, "bench.xlsx", ZONE)
+            dry_run = time.perf_counter() - started
+            counts = preview.session.counts
+            between = memory.mark()
+            progress(f"dry run {dry_run:.1f} s: {counts}; {memory.mb(between)} MB resident")
+            started = time.perf_counter()
+            async with SqlUnitOfWork(session_factory(engine), clock) as uow:
+                service = ImportService(uow, clock)
+                committed = await service.import_file(data, preview.session, ZONE)
+                await uow.commit()
+            commit = time.perf_counter() - started
+            after = memory.mark()
+            progress(f"commit {commit:.1f} s: {committed.counts}; {memory.mb(after)} MB resident")
         async with engine.connect() as connection:
             total = (await connection.execute(text("SELECT count(*) FROM customers"))).scalar()
         return {
@@ -221,8 +269,12 @@ async def run(url: str, rows: int, existing: int, data: bytes) -> dict[str, Any]
             "dry_run_s": round(dry_run, 2),
             "commit_s": round(commit, 2),
             "total_s": round(dry_run + commit, 2),
-            "peak_rss_mb_before": round(rss_before),
-            "peak_rss_mb_after_dry_run": round(rss_after_dry_run),
+            "resident_mb": {  # this process, the bot's side of the import
+                "before": memory.mb(before),
+                "dry_run_peak": memory.peak_mb(before, between),
+                "commit_peak": memory.peak_mb(between, after),
+                "after": memory.mb(after),
+            },
             "peak_rss_mb": round(peak_rss_mb()),
             "reader_process_peak_rss_mb": round(helper_peak_rss_mb()),
         }
@@ -250,9 +302,8 @@ async def main_async(arguments: argparse.Namespace) -> dict[str, Any]:
     if arguments.postgres:
         figures["postgresql"] = await run_postgresql(arguments.rows, arguments.existing, data)
     figures["target_s"] = 30
-    figures["machine"] = (
-        f"{platform.machine()} × {os.cpu_count()}, Python {platform.python_version()}"
-    )
+    figures["machine"] = machine.description()
+    figures["speed_ms"] = machine.speed_ms()
     return figures
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -38,6 +36,7 @@ from crm.text import name_keys, search_document  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.db import create_engine  # noqa: E402
 from storage.models import CustomerRow, MemberRow, TaskRow  # noqa: E402
+from tests.support import machine  # noqa: E402
 
 FIRST_REP = 100_000
 TELEGRAM_RATE = 30
@@ -159,7 +158,8 @@ async def measure(reminders: int, reps: int) -> dict[str, Any]:
         "achieved_per_second": round(rate, 2),
         "ratio_to_30_per_second": round(rate / TELEGRAM_RATE, 3),
         "flood_refusals_429": flood_refusals,
-        "machine": f"{platform.machine()} × {os.cpu_count()}, Python {platform.python_version()}",
+        "machine": machine.description(),
+        "speed_ms": machine.speed_ms(),
     }
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import platform
 import random
 import statistics
 import sys
@@ -54,6 +53,7 @@ from storage.models import (  # noqa: E402
     TeamRow,
 )
 from storage.uow import SqlUnitOfWork  # noqa: E402
+from tests.support import machine  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -320,8 +320,8 @@ async def run(customers: int, reps: int, rounds: int, postgres: bool) -> dict[st
         "reps": reps,
         "period": "quarter 2026-10-01..2026-12-31",
         "rounds": rounds,
-        "machine": f"{platform.machine()} × {__import__('os').cpu_count()}, "
-        f"Python {platform.python_version()}",
+        "machine": machine.description(),
+        "speed_ms": machine.speed_ms(),
     }
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{folder}/report.db"

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import sqlite3
 import statistics
@@ -63,6 +62,7 @@ from storage.models import (  # noqa: E402
     TeamRow,
 )
 from storage.search import SqlCustomerSearch  # noqa: E402
+from tests.support import machine  # noqa: E402
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -689,10 +689,8 @@ async def main_async(arguments: argparse.Namespace) -> dict[str, Any]:
             arguments.postgres_customers, arguments.queries
         )
     figures["targets_ms_p95"] = {"sqlite": 20, "postgresql": 50}
-    figures["machine"] = (
-        f"{platform.platform()}, {platform.machine()} × {os.cpu_count()}, "
-        f"Python {platform.python_version()}"
-    )
+    figures["machine"] = machine.description()
+    figures["speed_ms"] = machine.speed_ms()
     return figures
 
 

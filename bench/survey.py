@@ -20,7 +20,6 @@ import asyncio
 import io
 import json
 import os
-import platform
 import random
 import signal
 import sys
@@ -52,6 +51,7 @@ from crm.text import name_keys, search_document  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.db import create_engine  # noqa: E402
 from storage.models import CustomerRow, MemberRow, OutboxRow  # noqa: E402
+from tests.support import machine  # noqa: E402
 
 TELEGRAM_RATE = 30
 ADMIN_ID = 1001
@@ -76,10 +76,6 @@ CHOICE_ROWS: list[list[Any]] = [
     ["freq", "monthly", "每月", "Monthly"],
     *[["score", str(n), str(n), str(n)] for n in range(1, 6)],
 ]
-
-
-def machine() -> str:
-    return f"{platform.machine()} × {os.cpu_count()}, Python {platform.python_version()}"
 
 
 def settings_for(database_url: str, base_url: str) -> Settings:
@@ -506,7 +502,8 @@ async def measure(arguments: argparse.Namespace) -> dict[str, Any]:
     figures["keywords"] = measure_keywords(arguments.answers)
     figures["answering"] = await measure_answering(arguments.respondents)
     figures["invitations"] = await measure_invitations(arguments.invitations)
-    figures["machine"] = machine()
+    figures["machine"] = machine.description()
+    figures["speed_ms"] = machine.speed_ms()
     return figures
 
 

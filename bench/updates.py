@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -36,6 +34,7 @@ from bot.fake_api import FakeTelegram, RecordedCall  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.db import create_engine  # noqa: E402
+from tests.support import machine  # noqa: E402
 
 USER_ID = 1001
 
@@ -142,7 +141,8 @@ async def measure(updates: int, rounds: int) -> dict[str, Any]:
         "rounds": rounds,
         "updates_per_second": medians,
         "ratio_kehu_sqlite_to_bare": round(medians["kehu_start_sqlite"] / medians["bare_echo"], 3),
-        "machine": f"{platform.machine()} × {os.cpu_count()}, Python {platform.python_version()}",
+        "machine": machine.description(),
+        "speed_ms": machine.speed_ms(),
     }
     if postgres:
         figures["ratio_kehu_postgresql_to_bare"] = round(

@@ -9,8 +9,6 @@ in bulk with its triggers suspended inside the transaction."""
 from __future__ import annotations
 
 import asyncio
-import json
-import sqlite3
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -72,15 +70,6 @@ def _fts_pending_bytes(size: int) -> TextClause:
         "INSERT INTO customer_search(customer_search, rank) VALUES ('hashsize', :size)"
     ).bindparams(size=size)
 
-
-# SQLite: a chunk's rows are sent as one JSON text, in one statement, rather than by
-# executemany. pysqlite lets go of the GIL around each row's step and must take it back after
-# it; while the event loop was busy building the next chunk, that wait lasted up to a switch
-# interval (5 ms) a row, so the writes and the loop took turns instead of running side by
-# side. One statement a chunk takes the GIL only to start and to end. SQLite's JSON is also
-# quicker than binding each value (1.5 against 2.2 s for 100,000 rows of 23 columns).
-# (->> came with SQLite 3.38; before it, executemany.)
-_JSON_ROWS = sqlite3.sqlite_version_info >= (3, 38)
 
 _CODES_AT_ONCE = 10_000  # codes reserved at a time by a commit; those left are given back
 
@@ -434,8 +423,8 @@ class SqlImportRepository:
             )
 
     def _updated(self, table: Table, rows: list[dict[str, Any]]) -> list[_Rows]:
-        """UPDATEs by primary key (``id``) of SQLite, one per set of columns, the values
-        converted as ``_bound`` converts them."""
+        """UPDATEs by primary key (``id``), one per set of columns, the values converted as
+        ``_bound`` converts them."""
         dialect = self._session.get_bind().dialect
         writes: list[_Rows] = []
         for group in _same_keys(rows):
@@ -550,10 +539,7 @@ class SqlImportRepository:
         if connection.dialect.name != "postgresql":
             # one call to aiosqlite's thread per statement (SQLAlchemy's cursor makes three)
             for rows in [*(bound.as_rows() for bound in inserts if bound.count), *then]:
-                if _JSON_ROWS:
-                    await raw.execute_fetchall(*_json_statement(rows))
-                else:
-                    await (await raw.executemany(*_statement(rows))).close()
+                await (await raw.executemany(*_statement(rows))).close()
             return
         assert not then, "SQLite's own writes"
         if not raw.is_in_transaction():  # the adapter BEGINs lazily, at the first statement
@@ -696,7 +682,7 @@ class _Bound:
 
 @dataclass(frozen=True)
 class _Rows:
-    """Rows for an INSERT into a table of SQLite, as the driver takes them, column by column;
+    """Rows for an INSERT into a table, as the driver takes them, column by column;
     ``constant``: one value for every row. With ``key`` (one of the columns), an UPDATE of the
     rows with those values of ``key`` instead."""
 
@@ -706,29 +692,8 @@ class _Rows:
     key: str | None = None
 
 
-def _json_statement(rows: _Rows) -> tuple[str, tuple[Any, ...]]:
-    """The statement, with the rows as one JSON text (its first parameter)."""
-    table = _quoted(rows.table)
-    cells = {name: f"given.cells ->> {index}" for index, name in enumerate(rows.columns)}
-    values = {**cells, **dict.fromkeys(rows.constant, "?")}
-    # MATERIALIZED: a row's JSON is parsed once for all its cells, not once per cell
-    given = "WITH given AS MATERIALIZED (SELECT value AS cells FROM json_each(?))"
-    if rows.key is None:
-        names = ", ".join(map(_quoted, values))
-        sql = (
-            f"{given} INSERT INTO {table} ({names}) SELECT {', '.join(values.values())} FROM given"
-        )
-    else:
-        changes = ", ".join(f"{_quoted(n)} = {v}" for n, v in values.items() if n != rows.key)
-        match = f"{table}.{_quoted(rows.key)} = {cells[rows.key]}"
-        sql = f"{given} UPDATE {table} SET {changes} FROM given WHERE {match}"
-    listed = list(zip(*rows.columns.values(), strict=True))
-    text = json.dumps(listed, ensure_ascii=False, check_circular=False)
-    return sql, (text, *rows.constant.values())
-
-
 def _statement(rows: _Rows) -> tuple[str, list[tuple[Any, ...]]]:
-    """The statement for executemany (SQLite before 3.38), and its rows."""
+    """The statement for executemany, and its rows."""
     table = _quoted(rows.table)
     if rows.key is None:
         names = [*rows.columns, *rows.constant]

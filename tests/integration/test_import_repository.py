@@ -101,11 +101,7 @@ async def test_dry_run_counts_and_writes_nothing(engine, clock) -> None:
         assert await uow.session.scalar(select(func.count()).select_from(CustomerRow)) == 2
 
 
-@pytest.mark.parametrize("json_rows", [True, False], ids=["json-rows", "executemany"])
-async def test_commit_updates_instead_of_duplicating_and_is_searchable(
-    engine, clock, json_rows, monkeypatch
-) -> None:
-    monkeypatch.setattr(imports, "_JSON_ROWS", json_rows)  # SQLite's two ways (see below)
+async def test_commit_updates_instead_of_duplicating_and_is_searchable(engine, clock) -> None:
     admin = await admin_with_customer(engine, clock)
     async with unit(engine, clock) as uow:
         committed = await commit_file(ImportService(uow, clock), CSV.encode("utf-8-sig"), "a.csv")
@@ -386,11 +382,9 @@ async def test_the_commit_sorts_every_row_as_its_dry_run_did(engine, clock, monk
     assert names == {"丙公司", "远大物流", "甲公司", "乙公司", "丁公司"}
 
 
-@pytest.mark.parametrize("json_rows", [True, False], ids=["json-rows", "executemany"])
-async def test_codes_given_across_chunks_follow_the_rows(engine, clock, json_rows) -> None:
+async def test_codes_given_across_chunks_follow_the_rows(engine, clock) -> None:
     """Codes are reserved a few at a time (here 6, for chunks of 4 rows), those left over given
-    back: the chat's next customer gets the next code. On SQLite, rows go in as JSON (or, on a
-    SQLite before 3.38, by executemany)."""
+    back: the chat's next customer gets the next code."""
     admin = await admin_with_customer(engine, clock)
     lines = ["客户名称,联系人,联系方式"]
     lines += [f"客户{n:02d},王芳,1380000{n:04d}" for n in range(1, 41)]
@@ -398,7 +392,6 @@ async def test_codes_given_across_chunks_follow_the_rows(engine, clock, json_row
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(source, "CHUNK", 4)  # ten chunks, written while the next are sorted
         patch.setattr(imports, "_CODES_AT_ONCE", 6)
-        patch.setattr(imports, "_JSON_ROWS", json_rows)
         async with unit(engine, clock) as uow:
             committed = await commit_file(ImportService(uow, clock), data, "a.csv")
             await uow.commit()
