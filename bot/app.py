@@ -27,7 +27,7 @@ from bot.settings import Settings
 from crm.clock import Clock, SystemClock
 from crm.text import name_keys
 from handlers.commands import set_public_menus
-from scheduler.jobs import dispatch_digests, dispatch_reminders
+from scheduler.jobs import dispatch_digests, dispatch_reminders, recover_interrupted_imports
 from scheduler.outbox import OutboxDispatcher
 from scheduler.rate_limit import SendRateLimiter
 from scheduler.single_flight import SingleFlight
@@ -192,6 +192,7 @@ async def _on_startup(application: Application[Any, Any, Any, Any, Any, Any]) ->
     # Load pypinyin's dictionaries now, not on the first customer a rep enters.
     await asyncio.to_thread(name_keys, "预热")
     await set_public_menus(application.bot, application.kehu.catalogue)
+    await recover_interrupted_imports(application)
     _LOG.info("Kehu is up as @%s (worker %s)", application.bot.username, application.kehu.worker_id)
 
 

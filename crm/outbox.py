@@ -79,7 +79,10 @@ class Chart:
 @dataclass(frozen=True)
 class OutgoingMessage:
     """A message for one chat, rendered in ``language`` when it is sent: ``text`` followed by
-    ``lines`` (one per line), or, with a ``chart``, a picture with that text as its caption."""
+    ``lines`` (one per line), or, with a ``chart``, a picture with that text as its caption.
+    With ``replaces`` (the id of a text message the bot sent to that chat, such as
+    "importing…"), that message is edited into this one; a new message is sent instead if it
+    can no longer be edited."""
 
     key: str
     chat_id: int
@@ -89,6 +92,11 @@ class OutgoingMessage:
     not_before: datetime | None = None
     lines: tuple[Text, ...] = ()
     chart: Chart | None = None
+    replaces: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.replaces is not None and self.chart is not None:
+            raise ValueError("a chart is a new message: it cannot replace a text message")
 
     def payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -106,6 +114,8 @@ class OutgoingMessage:
             payload["lines"] = [line.to_json() for line in self.lines]
         if self.chart is not None:
             payload["chart"] = self.chart.to_json()
+        if self.replaces is not None:
+            payload["replaces"] = self.replaces
         return payload
 
 

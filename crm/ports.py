@@ -263,6 +263,10 @@ class DialogRepository(Protocol):
     async def save(self, dialog: Dialog, at: datetime) -> None: ...
     async def clear(self, member_id: int) -> None: ...
 
+    async def in_step(self, kind: str, step: str, updated_before: datetime) -> Sequence[Dialog]:
+        """Everyone's dialogs of ``kind`` at ``step`` that have not changed since then."""
+        ...
+
 
 class UnitOfWork(Protocol):
     @property

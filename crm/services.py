@@ -51,7 +51,7 @@ class Services:
         self.reports = ReportService(uow, clock)
         self.digests = DigestService(uow, clock, config.stale, config.digests)
         self.exports = ExportService(uow, clock)
-        self.imports = ImportService(uow, clock)
+        self.imports = ImportService(uow, clock, language)
         self.conversation = Conversation(
             uow,
             self.customers,

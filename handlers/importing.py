@@ -7,12 +7,11 @@ import. A .csv from an admin is a customer table (unless a follow-up log is bein
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -23,7 +22,6 @@ from telegram.ext import (
 )
 
 from bot.context import KehuContext
-from bot.runtime import Kehu
 from crm.errors import DomainError, InvalidInput
 from crm.importing.fields import FIELDS
 from crm.importing.reader import MAX_BYTES, MAX_ROWS, sheet_names
@@ -33,6 +31,9 @@ from crm.members import Member
 from crm.permissions import Action, can
 from crm.texts import Text
 from handlers import conversation, surveys
+
+if TYPE_CHECKING:
+    from bot.app import KehuApplication
 
 _LOG = logging.getLogger(__name__)
 _XLSX = (".xlsx", ".xlsm")
@@ -97,7 +98,7 @@ async def pressed(update: Update, context: KehuContext) -> None:
         context.edit(context.t("import.cancelled"))
         return
     if action == "go":
-        await _commit_after_update(context, await service.begin_commit(member))
+        await _commit_after_update(context)
         return
     session = await service.session(member)
     if action == "col" and len(parts) == 2:
@@ -131,91 +132,51 @@ async def pressed(update: Update, context: KehuContext) -> None:
 class _Commit:
     member: Member
     session: ImportSession
-    chat_id: int
     message_id: int
-    language: str
     zone: ZoneInfo
 
 
-async def _commit_after_update(context: KehuContext, session: ImportSession) -> None:
+async def _commit_after_update(context: KehuContext) -> None:
     """The commit of a big file takes a while: it runs on its own once this update has
     committed, so that the updates after this one, everybody's, are not queued behind it (on
     PostgreSQL they are answered meanwhile; on SQLite, where the import's one transaction holds
     the write lock, they wait for it, up to the busy timeout). The preview turns into
-    "importing n rows…", then into the result."""
+    "importing n rows…"; the outbox turns that into the result."""
     message = context.scope.update.effective_message
     assert message is not None
+    session = await context.services.imports.begin_commit(context.member, message.message_id)
     counts = session.counts
     context.edit(
         context.t("import.committing", file=session.file_name, count=counts.new + counts.updated)
     )
-    job = _Commit(
-        context.member, session, message.chat_id, message.message_id, context.language, context.zone
-    )
-    kehu, application = context.kehu, context.application
+    job = _Commit(context.member, session, message.message_id, context.zone)
+    application: KehuApplication = context.application  # type: ignore[assignment]
 
     async def launch(bot: ExtBot[None]) -> None:
-        application.create_task(_commit(kehu, bot, job), name=f"import-{job.chat_id}")
+        application.create_task(_commit(application, bot, job), name=f"import-{job.member.id}")
 
     context.scope.after_commit(launch)
 
 
-async def _commit(kehu: Kehu, bot: ExtBot[None], job: _Commit) -> None:
-    def t(text: Text) -> str:
-        return kehu.catalogue.render(job.language, text)
-
-    retry: InlineKeyboardMarkup | None = None
+async def _commit(application: KehuApplication, bot: ExtBot[None], job: _Commit) -> None:
+    """The commit in a transaction of its own, or, if it fails, the failure in another."""
+    kehu = application.kehu
     try:
         file = await bot.get_file(job.session.file_id)
         data = bytes(await file.download_as_bytearray())
         async with kehu.unit_of_work() as uow:
-            committed = await kehu.services(uow).imports.commit(job.member, data, job.zone)
+            await kehu.services(uow).imports.commit(job.member, data, job.zone)
             await uow.commit()
-        counts = committed.counts
-        result = t(
-            Text(
-                "import.done",
-                {
-                    "file": committed.file_name,
-                    "new": counts.new,
-                    "updated": counts.updated,
-                    "skipped": counts.duplicate + counts.invalid,
-                },
-            )
-        )
     except Exception as error:  # noqa: BLE001 - a background task: log it, tell the admin
         if isinstance(error, DomainError):
-            result = t(error.text)
+            reason = error.text
         else:
-            _LOG.exception("import of %s for chat %s failed", job.session.file_name, job.chat_id)
-            result = t(Text("import.failed", {"file": job.session.file_name}))
-        retry = await _resume(kehu, job, t)
-    if kehu.limiter is not None:
-        await kehu.limiter.wait_turn(None)
-    try:
-        await bot.edit_message_text(
-            result, chat_id=job.chat_id, message_id=job.message_id, reply_markup=retry
-        )
-    except TelegramError:  # the message may be gone, or the bot blocked: nothing to retry
-        _LOG.warning("the import's result could not be shown", exc_info=True)
-
-
-async def _resume(
-    kehu: Kehu, job: _Commit, t: Callable[[Text], str]
-) -> InlineKeyboardMarkup | None:
-    """Nothing was written: the preview is back, with Import to press again (None when the
-    dialog has moved on meanwhile, e.g. a new /import)."""
-    async with kehu.unit_of_work() as uow:
-        try:
-            await kehu.services(uow).imports.resume(job.member)
-        except DomainError:
-            return None
-        await uow.commit()
-    counts = job.session.counts
-    again = t(Text("import.go", {"count": counts.new + counts.updated}))
-    return InlineKeyboardMarkup(
-        [[_button(again, "imp:go"), _button(t(Text("import.cancel")), "imp:x")]]
-    )
+            _LOG.exception("import of %s by member %s failed", job.session.file_name, job.member.id)
+            reason = Text("import.failed", {"file": job.session.file_name})
+        async with kehu.unit_of_work() as uow:
+            await kehu.services(uow).imports.failed(job.member, job.session, job.message_id, reason)
+            await uow.commit()
+    application.wake_outbox()
 
 
 async def _download(context: KehuContext, file_id: str) -> bytes:

@@ -56,6 +56,23 @@ async def dispatch_reminders(application: KehuApplication) -> int:
     return queued
 
 
+async def recover_interrupted_imports(application: KehuApplication) -> int:
+    """At start-up, before any update: imports whose commit a stopped process left unfinished
+    (rolled back, nothing written) are handed back to their admins, who are told on the
+    "importing…" message. A failure here is logged; the bot starts all the same."""
+    kehu = application.kehu
+    try:
+        async with kehu.unit_of_work() as uow:
+            recovered = await kehu.services(uow).imports.recover_interrupted(kehu.clock.now())
+            await uow.commit()
+    except Exception:  # noqa: BLE001 - e.g. SQLite's write lock held by another process
+        _LOG.exception("imports cut short by a restart could not be looked for")
+        return 0
+    if recovered:
+        _LOG.warning("%d import(s) cut short by a restart handed back to their admins", recovered)
+    return recovered
+
+
 async def digest_tick(context: KehuContext) -> None:
     """Starts a digest run and returns (SingleFlight: one run at a time per process)."""
     application: KehuApplication = context.application  # type: ignore[assignment]

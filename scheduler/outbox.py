@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.i18n import Catalogue
@@ -108,7 +108,7 @@ class OutboxDispatcher:
     async def _deliver(self, item: OutboxItem, report: DrainReport) -> None:
         await self._limiter.wait_turn(item.chat_id)
         try:
-            message = await self._send(item)
+            message_id = await self._send(item)
         except RetryAfter as error:
             seconds = _seconds(error.retry_after)
             self._limiter.pause(seconds)
@@ -127,17 +127,19 @@ class OutboxDispatcher:
                 report.retried += 1
         else:
             async with self._units() as uow:
-                await uow.outbox.mark_sent(item.id, message.message_id, self._clock.now())
+                await uow.outbox.mark_sent(item.id, message_id, self._clock.now())
                 await uow.commit()
             report.sent += 1
 
-    async def _send(self, item: OutboxItem) -> Message:
+    async def _send(self, item: OutboxItem) -> int:
+        """The id of the message that now shows the item."""
         text, markup = self._render(item.payload)
         chart = item.payload.get("chart")
+        replaces = item.payload.get("replaces")
+        if replaces is not None:
+            return await self._replace(item, int(replaces), text, markup)
         if chart is None:
-            return await self._bot.send_message(
-                item.chat_id, text, reply_markup=markup, read_timeout=self.send_timeout
-            )
+            return await self._send_text(item, text, markup)
         language = str(item.payload.get("language") or "zh")
         try:
             png = await asyncio.to_thread(
@@ -145,16 +147,47 @@ class OutboxDispatcher:
             )
         except Exception:  # noqa: BLE001  # a chart that cannot be drawn: its caption, as text
             _LOG.exception("outbox %s: the chart could not be drawn; sending its text", item.key)
-            return await self._bot.send_message(
-                item.chat_id, text, reply_markup=markup, read_timeout=self.send_timeout
-            )
-        return await self._bot.send_photo(
+            return await self._send_text(item, text, markup)
+        photo = await self._bot.send_photo(
             item.chat_id,
             InputFile(png, filename="chart.png"),
             caption=text[:CAPTION_MAX],
             reply_markup=markup,
             read_timeout=self.send_timeout,
         )
+        return photo.message_id
+
+    async def _send_text(
+        self, item: OutboxItem, text: str, markup: InlineKeyboardMarkup | None
+    ) -> int:
+        message = await self._bot.send_message(
+            item.chat_id, text, reply_markup=markup, read_timeout=self.send_timeout
+        )
+        return message.message_id
+
+    async def _replace(
+        self, item: OutboxItem, message_id: int, text: str, markup: InlineKeyboardMarkup | None
+    ) -> int:
+        """Edit the message into the item's text; one that shows it already counts as sent,
+        and one that cannot be edited (deleted, too old) gives way to a new message."""
+        try:
+            await self._bot.edit_message_text(
+                text,
+                chat_id=item.chat_id,
+                message_id=message_id,
+                reply_markup=markup,
+                read_timeout=self.send_timeout,
+            )
+        except BadRequest as error:
+            if "not modified" in error.message.lower():
+                return message_id
+            if _is_unreachable(error):
+                raise
+            _LOG.info(
+                "outbox %s: message %s not edited (%s); sending anew", item.key, message_id, error
+            )
+            return await self._send_text(item, text, markup)
+        return message_id
 
     def _render(self, payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
         language = str(payload.get("language") or "zh")

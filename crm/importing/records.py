@@ -81,6 +81,16 @@ class ImportRepository(Protocol):
 
     async def by_codes(self, codes: Collection[str]) -> dict[str, Existing]: ...
 
+    async def lock_commit(self, member_id: int) -> None:
+        """Mark the member's import commit as running until this transaction ends (waiting
+        for another transaction that holds the mark), so that no other process takes it for
+        one a restart cut short."""
+        ...
+
+    async def try_lock_commit(self, member_id: int) -> bool:
+        """``lock_commit`` if no one holds it: False while a commit of the member's runs."""
+        ...
+
     async def begin_bulk_writes(self) -> None:
         """Before the first write of an import: the store may set itself up for many rows
         (one transaction, ended by ``end_bulk_writes`` before it commits)."""

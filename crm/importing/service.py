@@ -2,25 +2,34 @@
 the admin corrects columns and the owner; the commit reads the rows again (from what the preview
 parsed, kept by ``crm.importing.source``, else from the file) and writes every row in one
 transaction (all or nothing). The dialog keeps the Telegram file id, not the bytes, and
-what the commit needs from the dry run (the mapping, the owner, the highest code)."""
+what the commit needs from the dry run (the mapping, the owner, the highest code).
+
+The commit's outcome replaces the "importing…" message through the outbox, written in the
+transaction that decides it, so it is shown once even across a crash: "done" with the
+import, "failed" with its rollback, "interrupted" when a restart finds a commit that a dead
+process left (``recover_interrupted``); the last two hand the preview back to press again."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from crm.audit import AuditEntry
 from crm.clock import Clock
-from crm.dialogs import Dialog
+from crm.dialogs import Dialog, close
 from crm.errors import InvalidInput
 from crm.importing.fields import FIELDS
 from crm.importing.plan import Counts, ImportRun, Outcome, Owners
 from crm.importing.source import ParsedFile, parsed_file
-from crm.members import Member, Role
+from crm.members import Member, Role, resolve_language
+from crm.outbox import Button, OutgoingMessage
 from crm.permissions import Action, require
 from crm.ports import UnitOfWork
+from crm.texts import Text
 
 KIND = "import"
 WAITING, PREVIEW, COMMITTING = "file", "preview", "committing"
@@ -38,6 +47,7 @@ class ImportSession:
     header_row: int
     counts: Counts
     top_code: int = 0
+    run: str = ""  # this commit's own id (for the outbox), given when Import is pressed
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -49,6 +59,7 @@ class ImportSession:
             "header_row": self.header_row,
             "counts": list(_counts_tuple(self.counts)),
             "top_code": self.top_code,
+            "run": self.run,
         }
 
     @classmethod
@@ -62,6 +73,7 @@ class ImportSession:
             header_row=int(data["header_row"]),
             counts=Counts(*(int(n) for n in data["counts"])),
             top_code=int(data.get("top_code", 0)),
+            run=str(data.get("run", "")),
         )
 
     @property
@@ -86,15 +98,19 @@ class Committed:
 
 
 class ImportService:
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWork, clock: Clock, default_language: str = "zh") -> None:
         self._uow = uow
         self._clock = clock
+        self._default_language = default_language
 
     # -- the chat dialog ------------------------------------------------------------------
 
     async def start(self, member: Member) -> None:
-        """/import: wait for the file."""
+        """/import: wait for the file (not while a commit of the member's runs)."""
         require(member, Action.IMPORT_CUSTOMERS)
+        dialog = await self._uow.dialogs.get(member.id)
+        if dialog is not None and dialog.kind == KIND and dialog.step == COMMITTING:
+            raise InvalidInput("import.busy")
         await self._uow.dialogs.save(Dialog(member.id, KIND, WAITING), self._clock.now())
 
     async def waiting(self, member: Member) -> bool:
@@ -111,19 +127,49 @@ class ImportService:
             raise InvalidInput("import.expired")
         return ImportSession.from_data(dialog.data)
 
-    async def begin_commit(self, member: Member) -> ImportSession:
-        """Import pressed: the dialog says so (a second press is told to wait) until the
-        commit, which runs after this update, ends or ``resume`` hands the preview back."""
-        session = await self.session(member)
+    async def begin_commit(self, member: Member, message_id: int) -> ImportSession:
+        """Import pressed on the preview ``message_id``: the dialog says so (a second press
+        is told to wait) until the commit, which runs after this update, ends."""
+        session = replace(await self.session(member), run=secrets.token_hex(6))
         await self._uow.dialogs.save(
-            Dialog(member.id, KIND, COMMITTING, session.to_data()), self._clock.now()
+            Dialog(member.id, KIND, COMMITTING, session.to_data(), message_id), self._clock.now()
         )
         return session
 
-    async def resume(self, member: Member) -> None:
-        """The commit failed (nothing was written): the preview is there to press again."""
-        session = await self.session(member, COMMITTING)
-        await self._save(member, session)
+    async def failed(
+        self, member: Member, session: ImportSession, message_id: int, reason: Text
+    ) -> None:
+        """The commit failed and was rolled back: ``reason`` replaces "importing…", with the
+        preview's Import to press again (unless the dialog has moved on meanwhile)."""
+        dialog = await self._uow.dialogs.get(member.id)
+        mine = (
+            dialog is not None
+            and (dialog.kind, dialog.step) == (KIND, COMMITTING)
+            and ImportSession.from_data(dialog.data).run == session.run
+        )
+        if mine:
+            await self._save(member, session, message_id)
+        await self._notify(member, session, message_id, "failed", reason, again=mine)
+
+    async def recover_interrupted(self, started_at: datetime) -> int:
+        """At start-up: commits that were under way when a process stopped (their
+        transactions rolled back, nothing written) — dialogs still "committing" from before
+        ``started_at`` whose commit no running process holds. Each admin is told, on the
+        "importing…" message, and has the preview back. How many there were."""
+        recovered = 0
+        for dialog in await self._uow.dialogs.in_step(KIND, COMMITTING, started_at):
+            member = await self._uow.members.by_id(dialog.member_id)
+            if member is None or not await self._uow.imports.try_lock_commit(member.id):
+                continue
+            session = ImportSession.from_data(dialog.data)
+            await self._save(member, session, dialog.message_id)
+            if dialog.message_id is not None:
+                reason = Text("import.interrupted", {"file": session.file_name})
+                await self._notify(
+                    member, session, dialog.message_id, "interrupted", reason, again=True
+                )
+            recovered += 1
+        return recovered
 
     async def receive(
         self, member: Member, data: bytes, file_name: str, file_id: str, zone: ZoneInfo
@@ -162,10 +208,24 @@ class ImportService:
 
     async def commit(self, member: Member, data: bytes, zone: ZoneInfo) -> Committed:
         """The file as previewed, written in the caller's one transaction; after
-        ``begin_commit``."""
+        ``begin_commit``. The result replaces "importing…" (through the outbox)."""
+        await self._uow.imports.lock_commit(member.id)  # before reading: see recover_interrupted
         session = await self.session(member, COMMITTING)
+        dialog = await self._uow.dialogs.get(member.id)
         committed = await self._commit(member, data, session, zone)
-        await self._uow.dialogs.clear(member.id)
+        await close(self._uow, member.id, KIND)
+        if dialog is not None and dialog.message_id is not None:
+            counts = committed.counts
+            done = Text(
+                "import.done",
+                {
+                    "file": committed.file_name,
+                    "new": counts.new,
+                    "updated": counts.updated,
+                    "skipped": counts.duplicate + counts.invalid,
+                },
+            )
+            await self._notify(member, session, dialog.message_id, "done", done, again=False)
         return committed
 
     async def cancel(self, member: Member) -> bool:
@@ -268,9 +328,42 @@ class ImportService:
         )
         return Committed(counts, session.file_name)
 
-    async def _save(self, member: Member, session: ImportSession) -> None:
-        dialog = Dialog(member.id, KIND, PREVIEW, session.to_data())
+    async def _save(
+        self, member: Member, session: ImportSession, message_id: int | None = None
+    ) -> None:
+        dialog = Dialog(member.id, KIND, PREVIEW, replace(session, run="").to_data(), message_id)
         await self._uow.dialogs.save(dialog, self._clock.now())
+
+    async def _notify(
+        self,
+        member: Member,
+        session: ImportSession,
+        message_id: int,
+        outcome: str,
+        text: Text,
+        *,
+        again: bool,
+    ) -> None:
+        """``text`` in place of the commit's "importing…" message; with ``again``, the
+        preview's buttons under it."""
+        buttons: tuple[tuple[Button, ...], ...] = ()
+        if again:
+            count = session.counts.new + session.counts.updated
+            buttons = (
+                (
+                    Button(Text("import.go", {"count": count}), data="imp:go"),
+                    Button(Text("import.cancel"), data="imp:x"),
+                ),
+            )
+        notice = OutgoingMessage(
+            key=f"import:{member.id}:{session.run}:{outcome}",
+            chat_id=member.telegram_id,
+            text=text,
+            language=resolve_language(member.language, None, self._default_language),
+            buttons=buttons,
+            replaces=message_id,
+        )
+        await self._uow.outbox.enqueue(notice, self._clock.now())
 
     async def _cli_owner(self, telegram_id: int | None) -> int:
         members = await self._uow.members.list_active()

@@ -15,15 +15,19 @@ class SqlDialogRepository:
 
     async def get(self, member_id: int) -> Dialog | None:
         row = await self._session.scalar(select(DialogRow).where(DialogRow.member_id == member_id))
-        if row is None:
-            return None
-        return Dialog(
-            member_id=row.member_id,
-            kind=row.kind,
-            step=row.step,
-            data=dict(row.data),
-            message_id=row.message_id,
+        return None if row is None else _dialog(row)
+
+    async def in_step(self, kind: str, step: str, updated_before: datetime) -> list[Dialog]:
+        rows = await self._session.scalars(
+            select(DialogRow)
+            .where(
+                DialogRow.kind == kind,
+                DialogRow.step == step,
+                DialogRow.updated_at < updated_before,
+            )
+            .order_by(DialogRow.id)
         )
+        return [_dialog(row) for row in rows]
 
     async def save(self, dialog: Dialog, at: datetime) -> None:
         row = await self._session.scalar(
@@ -48,3 +52,13 @@ class SqlDialogRepository:
 
     async def clear(self, member_id: int) -> None:
         await self._session.execute(delete(DialogRow).where(DialogRow.member_id == member_id))
+
+
+def _dialog(row: DialogRow) -> Dialog:
+    return Dialog(
+        member_id=row.member_id,
+        kind=row.kind,
+        step=row.step,
+        data=dict(row.data),
+        message_id=row.message_id,
+    )

@@ -71,6 +71,9 @@ def _fts_pending_bytes(size: int) -> TextClause:
     ).bindparams(size=size)
 
 
+# PostgreSQL advisory locks of import commits: (this namespace, the member's id)
+_COMMIT_LOCKS = int.from_bytes(b"kehu", "big") >> 1
+
 _CODES_AT_ONCE = 10_000  # codes reserved at a time by a commit; those left are given back
 
 _MEMO_LIMIT = 4_096  # distinct values remembered per column (dates, stages, the same now)
@@ -92,6 +95,25 @@ class SqlImportRepository:
         self._next_id: int | None = None  # SQLite, while bulk writing: the next customer's id
         self._spare_codes: deque[str] = deque()  # reserved while bulk writing, not yet given
         self._counter_at = 0  # the code counter after the last reservation
+
+    async def lock_commit(self, member_id: int) -> None:
+        """On PostgreSQL an advisory lock, held until the transaction ends. On SQLite the
+        transaction (``BEGIN IMMEDIATE``) already holds the database's one write lock, so no
+        other transaction runs meanwhile."""
+        if self._session.get_bind().dialect.name == "postgresql":
+            await self._session.execute(
+                text("SELECT pg_advisory_xact_lock(:space, :member)"),
+                {"space": _COMMIT_LOCKS, "member": member_id},
+            )
+
+    async def try_lock_commit(self, member_id: int) -> bool:
+        if self._session.get_bind().dialect.name != "postgresql":
+            return True
+        taken = await self._session.scalar(
+            text("SELECT pg_try_advisory_xact_lock(:space, :member)"),
+            {"space": _COMMIT_LOCKS, "member": member_id},
+        )
+        return bool(taken)
 
     async def begin_bulk_writes(self) -> None:
         """For the rest of the import: look-ups go through a connection of their own, outside

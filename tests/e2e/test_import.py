@@ -7,9 +7,11 @@ clear answer; survey workbooks and other people's files go where they went befor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import multiprocessing
 import zipfile
+from datetime import timedelta
 from typing import Any
 
 import openpyxl
@@ -17,11 +19,13 @@ import pytest
 import xlsxwriter
 from sqlalchemy import text
 
+from bot.fake_api import FakeTelegram
 from bot.fake_api.models import BotMessage
 from bot.fake_api.users import UserHandle
+from crm.clock import FakeClock
 from crm.importing import source
 from storage.repositories.imports import SqlImportRepository
-from tests.support.harness import Harness
+from tests.support.harness import Harness, settings_for
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADERS = [
@@ -296,3 +300,64 @@ async def test_a_big_file_goes_through_the_reader_process(
     assert "新增 3 位客户" in done.text, done.text
     assert len(await customers(kehu)) == 3
     assert not multiprocessing.active_children()
+
+
+async def test_an_import_cut_short_by_a_restart_is_handed_back_then_imports_once(
+    database_url: str,
+    backend: str,
+    telegram: FakeTelegram,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The process dies while the commit runs, so its transaction never commits. The next one
+    to start says so on the "importing…" message, with the preview's Import; pressed, it
+    imports the file, once."""
+    kehu = await Harness.start(settings_for(database_url, telegram), telegram, clock)
+    admin = kehu.admin()
+    try:
+        await kehu.say(admin, "/start")
+        await kehu.say(admin, "/import")
+        preview = (await upload(kehu, admin, workbook(ROWS), "客户.xlsx"))[-1]
+        inside = asyncio.Event()
+        original = SqlImportRepository.add_customers
+
+        async def stuck(self: SqlImportRepository, *args: Any) -> None:
+            inside.set()
+            await asyncio.Event().wait()  # until the process dies
+
+        monkeypatch.setattr(SqlImportRepository, "add_customers", stuck)
+        importing = await kehu.tap(admin, preview, "imp:go")
+        await asyncio.wait_for(inside.wait(), 10)
+        if backend == "postgresql":  # (on SQLite the import holds the write lock)
+            (busy,) = await kehu.say(admin, "/import")
+            assert "正在导入一个文件" in busy.text, busy.text
+        (commit,) = [task for task in asyncio.all_tasks() if task.get_name() == "import-1"]
+        commit.cancel()  # the process is killed: the transaction is never committed
+        with contextlib.suppress(asyncio.CancelledError):
+            await commit
+    finally:
+        await kehu.stop()
+    monkeypatch.setattr(SqlImportRepository, "add_customers", original)
+    clock.advance(timedelta(seconds=20))
+    restarted = await Harness.start(settings_for(database_url, telegram), telegram, clock)
+    try:
+        assert await restarted.count("customers") == 0
+        before = len(admin.messages)
+        await restarted.deliver_outbox()
+        shown = next(m for m in admin.messages if m.message_id == importing.message_id)
+        assert shown.text.startswith("⚠️ 导入 客户.xlsx 时机器人重启了，所有内容均未保存")
+        assert [b.text for row in shown.buttons for b in row] == ["✅ 导入 3 行", "✖ 取消"]
+        done = await press_import(restarted, admin, shown)
+        assert "新增 3 位客户" in done.text, done.text
+        assert len(await customers(restarted)) == 3
+        await restarted.deliver_outbox()
+        assert len(admin.messages) == before, "each told on the message, none besides"
+    finally:
+        await restarted.stop()
+    again = await Harness.start(settings_for(database_url, telegram), telegram, clock)
+    try:  # a later start finds nothing to hand back
+        await again.deliver_outbox()
+        assert len(await customers(again)) == 3
+        assert len(admin.messages) == before
+    finally:
+        await again.stop()

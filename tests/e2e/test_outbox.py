@@ -188,3 +188,35 @@ async def test_one_chat_gets_at_most_one_message_a_second(kehu: Harness) -> None
     times = [call.at for call in kehu.fake.calls_to("sendMessage") if call.status == 200]
     assert len(times) == 5
     assert all(b - a >= timedelta(seconds=1) for a, b in itertools.pairwise(times))
+
+
+async def replace_with(kehu: Harness, key: str, chat_id: int, message_id: int) -> None:
+    async with kehu.unit_of_work() as uow:
+        message = OutgoingMessage(
+            key=key,
+            chat_id=chat_id,
+            language="en",
+            text=Text("invite.accepted_notice", {"name": key, "role": Text("roles.rep")}),
+            replaces=message_id,
+        )
+        await uow.outbox.enqueue(message, kehu.clock.now())
+        await uow.commit()
+
+
+async def test_a_message_that_replaces_another_edits_it_or_else_comes_anew(
+    kehu: Harness,
+) -> None:
+    """The result of something long ("importing…") edits that message in place; if the message
+    is gone, a new one says it; if it already says it ("not modified"), that counts as sent."""
+    admin = kehu.admin("en")
+    (shown,) = await kehu.say(admin, "/start")
+    await replace_with(kehu, "edited", ADMIN_ID, shown.message_id)
+    await kehu.deliver_outbox()
+    assert [m.text.split(" ")[0] for m in admin.messages] == ["edited"]
+    await replace_with(kehu, "anew", ADMIN_ID, 987_654)  # no such message
+    await kehu.deliver_outbox()
+    kehu.fake.inject(Fault.not_modified(), method="editMessageText")
+    await replace_with(kehu, "same", ADMIN_ID, shown.message_id)
+    await kehu.deliver_outbox()
+    assert [m.text.split(" ")[0] for m in admin.messages] == ["edited", "anew"]
+    assert await counts(kehu) == (0, 0, 3, 0)

@@ -6,7 +6,8 @@ whole when the transaction is not committed."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,10 +21,11 @@ from crm.customer_service import CustomerService
 from crm.customers import NewContact, NewCustomer, Stage
 from crm.errors import InvalidInput
 from crm.importing import source
-from crm.importing.service import Committed, ImportService
+from crm.importing.service import Committed, ImportService, ImportSession
 from crm.members import Member, NewMember, Role
+from crm.texts import Text
 from storage.db import create_engine, session_factory
-from storage.models import ContactRow, CustomerRow, StageChangeRow
+from storage.models import ContactRow, CustomerRow, OutboxRow, StageChangeRow
 from storage.repositories import imports
 from storage.repositories.imports import SqlImportRepository
 from storage.uow import SqlUnitOfWork
@@ -333,24 +335,123 @@ async def test_a_tags_column_tags_new_and_updated_customers(engine, clock) -> No
         assert await uow.search.search("新标签", Visibility.of(admin))
 
 
-async def test_import_pressed_again_while_committing_is_told_to_wait(engine, clock) -> None:
+async def previewed(engine: AsyncEngine, clock: FakeClock) -> Member:
+    """An admin whose import dialog shows the preview of ``CSV`` (file id "file-1")."""
     admin = await admin_with_customer(engine, clock)
     async with unit(engine, clock) as uow:
         await ImportService(uow, clock).receive(admin, CSV.encode(), "a.csv", "file-1", ZONE)
         await uow.commit()
+    return admin
+
+
+async def pressed_import(engine: AsyncEngine, clock: FakeClock, admin: Member) -> ImportSession:
+    """Import pressed on the preview, message 77: the dialog says "committing"."""
     async with unit(engine, clock) as uow:
-        session = await ImportService(uow, clock).begin_commit(admin)
+        session = await ImportService(uow, clock).begin_commit(admin, 77)
         await uow.commit()
-    assert session.file_id == "file-1"
+    return session
+
+
+async def notices(
+    engine: AsyncEngine, clock: FakeClock, uow: SqlUnitOfWork | None = None
+) -> dict[str, dict[str, Any]]:
+    """The import's outbox messages (as ``uow`` sees them, when given)."""
+    if uow is None:
+        async with unit(engine, clock) as uow:
+            return await notices(engine, clock, uow)
+    rows = await uow.session.execute(select(OutboxRow.idempotency_key, OutboxRow.payload))
+    return {key: payload for key, payload in rows.all() if key.startswith("import:")}
+
+
+def buttons(payload: dict[str, Any]) -> list[str]:
+    return [button["data"] for row in payload["buttons"] for button in row]
+
+
+async def test_import_pressed_again_while_committing_is_told_to_wait(engine, clock) -> None:
+    admin = await previewed(engine, clock)
+    session = await pressed_import(engine, clock, admin)
+    assert (session.file_id, len(session.run)) == ("file-1", 12)
     async with unit(engine, clock) as uow:
-        with pytest.raises(InvalidInput) as busy:
-            await ImportService(uow, clock).begin_commit(admin)
-        assert busy.value.text.key == "import.busy"
+        for attempt in (
+            ImportService(uow, clock).begin_commit(admin, 78),
+            ImportService(uow, clock).start(admin),  # a new /import waits for it too
+        ):
+            with pytest.raises(InvalidInput) as busy:
+                await attempt
+            assert busy.value.text.key == "import.busy"
     async with unit(engine, clock) as uow:  # the commit failed: the preview is back
-        await ImportService(uow, clock).resume(admin)
+        reason = Text("import.failed", {"file": "a.csv"})
+        await ImportService(uow, clock).failed(admin, session, 77, reason)
         await uow.commit()
     async with unit(engine, clock) as uow:
         assert (await ImportService(uow, clock).session(admin)).file_id == "file-1"
+    (key, payload), *others = (await notices(engine, clock)).items()
+    assert (key, others) == (f"import:{admin.id}:{session.run}:failed", [])
+    assert (payload["replaces"], payload["text"]["key"]) == (77, "import.failed")
+    assert buttons(payload) == ["imp:go", "imp:x"]
+
+
+async def test_the_result_replaces_the_importing_message_in_the_commits_transaction(
+    engine, clock
+) -> None:
+    admin = await previewed(engine, clock)
+    session = await pressed_import(engine, clock, admin)
+    async with unit(engine, clock) as uow:
+        await ImportService(uow, clock).commit(admin, CSV.encode(), ZONE)
+        written = await notices(engine, clock, uow)  # in the import's own transaction
+        await uow.rollback()
+    assert await notices(engine, clock) == {}, "and gone with it"
+    assert list(written) == [f"import:{admin.id}:{session.run}:done"]
+    async with unit(engine, clock) as uow:
+        await ImportService(uow, clock).commit(admin, CSV.encode(), ZONE)
+        await uow.commit()
+    payload = (await notices(engine, clock))[f"import:{admin.id}:{session.run}:done"]
+    assert (payload["replaces"], payload["text"]["key"], buttons(payload)) == (
+        77,
+        "import.done",
+        [],
+    )
+    assert payload["text"]["vars"]["new"] == 2
+    async with unit(engine, clock) as uow:
+        assert await uow.dialogs.get(admin.id) is None
+
+
+async def test_a_commit_a_restart_cut_short_is_handed_back_once(engine, clock) -> None:
+    admin = await previewed(engine, clock)
+    session = await pressed_import(engine, clock, admin)
+    async with unit(engine, clock) as uow:  # a process starting in the same instant
+        assert await ImportService(uow, clock).recover_interrupted(clock.now()) == 0
+    clock.advance(timedelta(seconds=30))  # the process died; another one starts
+    for expected in (1, 0):
+        async with unit(engine, clock) as uow:
+            recovered = await ImportService(uow, clock).recover_interrupted(clock.now())
+            await uow.commit()
+        assert recovered == expected
+    payload = (await notices(engine, clock))[f"import:{admin.id}:{session.run}:interrupted"]
+    assert (payload["replaces"], payload["text"]["vars"]) == (77, {"file": "a.csv"})
+    assert buttons(payload) == ["imp:go", "imp:x"]
+    async with unit(engine, clock) as uow:
+        dialog = await uow.dialogs.get(admin.id)
+        assert dialog is not None
+        assert (dialog.step, dialog.message_id) == ("preview", 77)
+        assert await ImportService(uow, clock).begin_commit(admin, 77)  # Import works again
+
+
+async def test_a_commit_running_in_another_process_is_not_taken_for_cut_short(
+    engine, clock, backend
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("on SQLite a running commit holds the write lock: no one else looks")
+    admin = await previewed(engine, clock)
+    await pressed_import(engine, clock, admin)
+    clock.advance(timedelta(minutes=5))  # a long commit
+    async with unit(engine, clock) as running:
+        await running.imports.lock_commit(admin.id)  # as ImportService.commit does first
+        async with unit(engine, clock) as uow:
+            assert await ImportService(uow, clock).recover_interrupted(clock.now()) == 0
+            await uow.commit()
+    async with unit(engine, clock) as uow:  # its transaction ended without committing
+        assert await ImportService(uow, clock).recover_interrupted(clock.now()) == 1
 
 
 async def test_the_commit_sorts_every_row_as_its_dry_run_did(engine, clock, monkeypatch) -> None:
