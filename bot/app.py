@@ -27,6 +27,7 @@ from bot.settings import Settings
 from crm.clock import Clock, SystemClock
 from crm.text import name_keys
 from handlers.commands import set_public_menus
+from scheduler.exports import ExportBuilder
 from scheduler.jobs import dispatch_digests, dispatch_reminders, recover_interrupted_imports
 from scheduler.outbox import OutboxDispatcher
 from scheduler.rate_limit import SendRateLimiter
@@ -52,6 +53,7 @@ class KehuApplication(
         super().__init__(**kwargs)
         self.kehu = kehu
         self.outbox: OutboxDispatcher | None = None
+        self.exports = ExportBuilder(self)
         self.reminders = SingleFlight(lambda: dispatch_reminders(self))
         self.digests = SingleFlight(lambda: dispatch_digests(self))
         self._scopes: dict[int, UpdateScope] = {}

@@ -25,7 +25,7 @@ from crm.customers import (
 )
 from crm.dialogs import Dialog
 from crm.digests.records import DigestQueries
-from crm.exports.records import ExportQueries
+from crm.exports.records import ExportJobs, ExportQueries
 from crm.followups import Attachment, FollowUp, NewFollowUp, NewTask, Task, TaskState
 from crm.importing.records import ImportRepository
 from crm.invitations import Invitation, NewInvitation
@@ -303,6 +303,8 @@ class UnitOfWork(Protocol):
     def digests(self) -> DigestQueries: ...
     @property
     def exports(self) -> ExportQueries: ...
+    @property
+    def export_jobs(self) -> ExportJobs: ...
     @property
     def imports(self) -> ImportRepository: ...
 

@@ -14,6 +14,7 @@ _LOG = logging.getLogger(__name__)
 OUTBOX_TICK_SECONDS = 1.0
 REMINDER_TICK_SECONDS = 15.0
 DIGEST_TICK_SECONDS = 60.0
+EXPORT_TICK_SECONDS = 30.0
 PROCESSED_UPDATES_KEPT = timedelta(days=7)
 
 
@@ -73,6 +74,12 @@ async def recover_interrupted_imports(application: KehuApplication) -> int:
     return recovered
 
 
+async def export_tick(context: KehuContext) -> None:
+    """Exports whose process stopped before delivering them are built again."""
+    application: KehuApplication = context.application  # type: ignore[assignment]
+    application.create_task(application.exports.recover(), name="export-recovery")
+
+
 async def digest_tick(context: KehuContext) -> None:
     """Starts a digest run and returns (SingleFlight: one run at a time per process)."""
     application: KehuApplication = context.application  # type: ignore[assignment]
@@ -102,6 +109,7 @@ def schedule(application: Any) -> None:
     jobs.run_repeating(outbox_tick, interval=OUTBOX_TICK_SECONDS, first=0.2, name="outbox")
     jobs.run_repeating(reminder_tick, interval=REMINDER_TICK_SECONDS, first=1.0, name="reminders")
     jobs.run_repeating(digest_tick, interval=DIGEST_TICK_SECONDS, first=60.0, name="digests")
+    jobs.run_repeating(export_tick, interval=EXPORT_TICK_SECONDS, first=5.0, name="exports")
     jobs.run_repeating(
         prune_processed_updates,
         interval=timedelta(hours=6),

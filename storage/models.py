@@ -360,6 +360,28 @@ class DialogRow(Base):
     updated_at: Mapped[datetime]
 
 
+class ExportJobRow(Base):
+    """An export asked for and not yet delivered: at most one per member. The process building
+    it holds the claim (``claimed_at`` renewed as it goes); a claim gone stale means that
+    process stopped, and another one builds the export again."""
+
+    __tablename__ = "export_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), unique=True
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(16))
+    zone: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    requested_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
+
+
 class SurveyRow(Base):
     __tablename__ = "surveys"
 

@@ -14,6 +14,7 @@ from storage.repositories.choices import SqlChoiceRepository
 from storage.repositories.customers import SqlCustomerRepository
 from storage.repositories.dialogs import SqlDialogRepository
 from storage.repositories.digests import SqlDigestQueries
+from storage.repositories.export_jobs import SqlExportJobs
 from storage.repositories.exports import SqlExportQueries
 from storage.repositories.fields import SqlCustomFieldRepository
 from storage.repositories.followups import SqlFollowUpRepository
@@ -46,6 +47,7 @@ class SqlUnitOfWork:
     reports: SqlReportQueries
     digests: SqlDigestQueries
     exports: SqlExportQueries
+    export_jobs: SqlExportJobs
     imports: SqlImportRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
@@ -72,6 +74,7 @@ class SqlUnitOfWork:
         self.reports = SqlReportQueries(session)
         self.digests = SqlDigestQueries(session)
         self.exports = SqlExportQueries(session)
+        self.export_jobs = SqlExportJobs(session)
         self.imports = SqlImportRepository(session)
         return self
 

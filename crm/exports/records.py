@@ -148,3 +148,55 @@ class ExportQueries(Protocol):
     ) -> set[int]:
         """Those of ``customer_ids`` the member may see."""
         ...
+
+
+@dataclass(frozen=True)
+class ExportJob:
+    """An export asked for and not yet delivered: what it was, for whom, in which time zone and
+    language, and the "building…" message, if one was sent."""
+
+    id: int
+    member_id: int
+    chat_id: int
+    kind: ExportKind
+    period: str
+    zone: str
+    language: str
+    progress_message_id: int | None = None
+
+
+class ExportJobs(Protocol):
+    """Implemented by ``storage.repositories.export_jobs.SqlExportJobs``. A job is held by the
+    process building it (``claim``, then ``renew`` as it goes); one whose claim has not been
+    renewed since ``stale_before`` is taken to have lost its process."""
+
+    async def add(
+        self,
+        member_id: int,
+        chat_id: int,
+        kind: ExportKind,
+        period: str,
+        zone: str,
+        language: str,
+        at: datetime,
+    ) -> ExportJob | None:
+        """The new job; None when the member has one already."""
+        ...
+
+    async def of_member(self, member_id: int) -> ExportJob | None: ...
+
+    async def claim(self, job_id: int, worker: str, now: datetime, stale_before: datetime) -> bool:
+        """Take the job unless a live claim holds it (one renewed since ``stale_before``)."""
+        ...
+
+    async def renew(self, job_id: int, worker: str, now: datetime) -> bool:
+        """Still ``worker``'s (and now renewed)? False once another process took it over."""
+        ...
+
+    async def set_progress(self, job_id: int, message_id: int) -> None: ...
+
+    async def finish(self, job_id: int) -> None: ...
+
+    async def stale(self, stale_before: datetime) -> Sequence[ExportJob]:
+        """Jobs no live claim holds: claimed (or, never claimed, asked for) before then."""
+        ...

@@ -5,7 +5,12 @@ audit entry per export (a refused one too).
 An export runs in two steps so that a big one neither holds the update's transaction open nor
 keeps the member waiting without a word: ``prepare`` (in the update: permission, row count,
 audit entry, file name) and then ``page`` after ``page`` (each in a short unit of work of its
-own), whose rows the bot writes into the workbook off the event loop."""
+own), whose rows the bot writes into the workbook off the event loop.
+
+An export asked for in the chat is an ``ExportJob`` until it is delivered (``request``): the
+process building it holds it, renewing its claim as it goes (``renew``, every
+``EXPORT_RENEW``); a claim not renewed for ``EXPORT_LEASE`` means that process stopped, and
+another one builds the export again from the job (``resume``), so a restart loses no export."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crm.access import Visibility
 from crm.audit import AuditEntry
@@ -22,6 +28,7 @@ from crm.exports.records import (
     Cursor,
     DateCursor,
     DateWindow,
+    ExportJob,
     ExportKind,
     TimeCursor,
     Window,
@@ -49,6 +56,8 @@ LARGE_EXPORT = 2_000  # from this many rows the member is told the export is bei
 PERIODS = ("all", "30d", "month", "last_month", "year")
 DATED_KINDS = frozenset({ExportKind.FOLLOW_UPS, ExportKind.DEALS})
 TABLE_KINDS = (ExportKind.CUSTOMERS, ExportKind.FOLLOW_UPS, ExportKind.TASKS, ExportKind.DEALS)
+EXPORT_LEASE = timedelta(seconds=60)  # a claim not renewed for this long: its process stopped
+EXPORT_RENEW = timedelta(seconds=15)
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,12 @@ class ExportPlan:
     @property
     def large(self) -> bool:
         return self.rows >= LARGE_EXPORT
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    plan: ExportPlan
+    job: ExportJob | None  # None when there is nothing to export
 
 
 @dataclass(frozen=True)
@@ -102,6 +117,72 @@ class ExportService:
         self, member: Member, kind: ExportKind, period: str, tz: tzinfo
     ) -> ExportPlan:
         """Check, count and audit-log an export; the rows come later, page by page."""
+        plan = await self._plan(member, kind, period, tz)
+        details: dict[str, object] = {
+            "rows": plan.rows,
+            "period": plan.period,
+            "phones": "full" if plan.full_phones else "masked",
+            "scope": _scope_name(plan.visibility),
+        }
+        await self._audit(member, f"export.{kind.value}", None, details)
+        return plan
+
+    async def request(
+        self, member: Member, kind: ExportKind, period: str, zone: ZoneInfo, language: str
+    ) -> ExportRequest:
+        """``prepare`` in the chat: the export becomes a job until it is delivered, one per
+        member at a time (a second one, from any process, is told to wait)."""
+        jobs = self._uow.export_jobs
+        if await jobs.of_member(member.id) is not None:
+            raise InvalidInput("export.busy")
+        plan = await self.prepare(member, kind, period, zone)
+        if plan.rows == 0:
+            return ExportRequest(plan, None)
+        job = await jobs.add(
+            member.id,
+            member.telegram_id,
+            kind,
+            plan.period,
+            zone.key,
+            language,
+            self._clock.now(),
+        )
+        if job is None:
+            raise InvalidInput("export.busy")
+        return ExportRequest(plan, job)
+
+    async def resume(self, job: ExportJob) -> tuple[ExportPlan, ZoneInfo] | None:
+        """A job whose process stopped, planned again for its member as they are now (their
+        scope, their role): None, and the job dropped, if they may no longer export."""
+        member = await self._uow.members.by_id(job.member_id)
+        if member is None or not member.active or not can(member.role, Action.EXPORT_DATA):
+            await self._uow.export_jobs.finish(job.id)
+            return None
+        try:
+            zone = ZoneInfo(job.zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo("UTC")
+        return await self._plan(member, job.kind, job.period, zone), zone
+
+    async def claim(self, job: ExportJob, worker: str) -> bool:
+        now = self._clock.now()
+        return await self._uow.export_jobs.claim(job.id, worker, now, now - EXPORT_LEASE)
+
+    async def renew(self, job: ExportJob, worker: str) -> bool:
+        return await self._uow.export_jobs.renew(job.id, worker, self._clock.now())
+
+    async def building(self, job: ExportJob, progress_message_id: int) -> None:
+        await self._uow.export_jobs.set_progress(job.id, progress_message_id)
+
+    async def delivered(self, job: ExportJob) -> None:
+        """Sent, or failed and said so: the job is over."""
+        await self._uow.export_jobs.finish(job.id)
+
+    async def abandoned(self) -> Sequence[ExportJob]:
+        """Jobs whose process stopped before delivering them."""
+        return await self._uow.export_jobs.stale(self._clock.now() - EXPORT_LEASE)
+
+    async def _plan(self, member: Member, kind: ExportKind, period: str, tz: tzinfo) -> ExportPlan:
         self._require(member, kind)
         if kind not in TABLE_KINDS or period not in PERIODS:
             raise InvalidInput("errors.button_expired")
@@ -120,19 +201,11 @@ class ExportService:
             rows = await exports.count_tasks(visibility)
         else:
             rows = await exports.count_deals(visibility, dates)
-        full_phones = can(member.role, Action.SEE_FULL_PHONES)
-        details: dict[str, object] = {
-            "rows": rows,
-            "period": period,
-            "phones": "full" if full_phones else "masked",
-            "scope": _scope_name(visibility),
-        }
-        await self._audit(member, f"export.{kind.value}", None, details)
         return ExportPlan(
             kind=kind,
             period=period,
             visibility=visibility,
-            full_phones=full_phones,
+            full_phones=can(member.role, Action.SEE_FULL_PHONES),
             rows=rows,
             window=window,
             dates=dates,

@@ -4,20 +4,24 @@ survives; follow-ups keep the seed's template 2 headings; every export is audit-
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import openpyxl
 import pytest
 from sqlalchemy import text
 
-from bot.fake_api import BotMessage, UserHandle
+from bot.fake_api import BotMessage, FakeTelegram, UserHandle
+from crm.clock import FakeClock
 from crm.exports import service as export_service
+from crm.exports.records import ExportKind
+from crm.exports.service import ExportService, Page
 from crm.followups import ContactMethod, NewFollowUp, NewTask
 from crm.surveys.records import Response, ResponseState
-from handlers import exports as export_handlers
-from tests.support.harness import Harness
+from tests.support.harness import Harness, settings_for
 
 EVIL = '=HYPERLINK("http://evil.example/x","点我")'
 LONG_NOTE = "很长的备注" * 8_000  # 40,000 characters: more than an Excel cell holds
@@ -196,6 +200,13 @@ async def test_a_big_export_says_it_is_being_built_then_ready(
     assert progress_text(manager, progress) == "✅ 「客户」Excel 已生成：2 行。"
 
 
+async def jobs_over(kehu: Harness) -> None:
+    """Every export run over (they end just after their last message): no job left."""
+    runs = [task for task in asyncio.all_tasks() if task.get_name().startswith("export-")]
+    await asyncio.wait_for(asyncio.gather(*runs), 10)
+    assert await kehu.count("export_jobs") == 0
+
+
 def progress_text(user: UserHandle, progress: BotMessage) -> str:
     return next(m for m in user.messages if m.message_id == progress.message_id).text
 
@@ -302,6 +313,95 @@ async def test_typed_arguments_usage_and_one_export_at_a_time(
     assert usage.text.startswith("用法：/export")
     (usage,) = await kehu.say(admin, "/export deals someday")
     assert usage.text.startswith("用法：/export")
-    monkeypatch.setattr(export_handlers, "_BUILDING", {admin.user_id})
+    await jobs_over(kehu)  # delivered: the job is over
+    async with kehu.unit_of_work() as uow:  # an export being built (here, or in another process)
+        member = await uow.members.by_telegram_id(admin.user_id)
+        assert member is not None
+        at = kehu.clock.now()
+        await uow.export_jobs.add(
+            member.id, admin.user_id, ExportKind.DEALS, "all", "Asia/Shanghai", "zh", at
+        )
+        await uow.commit()
     (busy,) = await kehu.say(admin, "/export customers")
     assert busy.text == "上一个导出还在生成中，完成后再试。"
+
+
+async def test_an_export_cut_short_by_a_restart_is_built_again_and_sent_once(
+    database_url: str, telegram: FakeTelegram, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process dies while the export is being built. The job is still there; once its
+    claim has gone stale, the next process builds it again (for the member's scope as it is
+    now), sends the document and turns the first "building…" message into "ready"."""
+    monkeypatch.setattr(export_service, "LARGE_EXPORT", 2)
+    kehu = await Harness.start(settings_for(database_url, telegram), telegram, clock)
+    try:
+        people = await team_world(kehu)
+        manager = people["manager_a"]
+        inside = asyncio.Event()
+        original = ExportService.page
+
+        async def stuck(self: ExportService, *args: Any) -> Page:
+            inside.set()
+            await asyncio.Event().wait()  # until the process dies
+            raise AssertionError("unreachable")
+
+        monkeypatch.setattr(ExportService, "page", stuck)
+        menu = (await kehu.say(manager, "/export"))[-1]
+        await kehu.tap(manager, menu, "exp:k:customers")
+        await asyncio.wait_for(inside.wait(), 10)
+        progress = next(m for m in manager.messages if m.text.startswith("⏳"))
+        (run,) = [task for task in asyncio.all_tasks() if task.get_name().startswith("export-")]
+        run.cancel()  # the process is killed
+        with contextlib.suppress(asyncio.CancelledError):
+            await run
+    finally:
+        await kehu.stop()
+    monkeypatch.setattr(ExportService, "page", original)
+    restarted = await Harness.start(settings_for(database_url, telegram), telegram, clock)
+    try:
+        assert restarted.app.job_queue is not None  # (the tick that calls recover)
+        assert "exports" in {job.name for job in restarted.app.job_queue.jobs()}
+        assert await restarted.app.exports.recover() == 0, "its claim is not stale yet"
+        clock.advance(export_service.EXPORT_LEASE + timedelta(seconds=1))
+        assert await restarted.app.exports.recover() == 1
+        await jobs_over(restarted)
+        documents = [m for m in manager.messages if m.kind == "document"]
+        assert [d.file_name for d in documents] == ["customers-2026-11-25.xlsx"]
+        _, rows = rows_of(documents[0])
+        assert [row[1] for row in rows[1:]] == ["华信科技", EVIL]  # the team's, as before
+        assert progress_text(manager, progress) == "✅ 「客户」Excel 已生成：2 行。"
+        assert sum(m.text.startswith("⏳") for m in manager.messages) == 0, "no second one"
+        assert await restarted.app.exports.recover() == 0
+    finally:
+        await restarted.stop()
+
+
+async def test_a_run_too_slow_to_renew_its_claim_is_taken_over_and_sends_nothing(
+    kehu: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that stalls past the lease (its process frozen, say) finds, when it wakes, that
+    another run has the job: only the other one's document goes out."""
+    people = await team_world(kehu)
+    manager = people["manager_a"]
+    stalled, release = asyncio.Event(), asyncio.Event()
+    original = ExportService.page
+    calls = 0
+
+    async def first_run_stalls(self: ExportService, *args: Any) -> Page:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            stalled.set()
+            await release.wait()
+        return await original(self, *args)
+
+    monkeypatch.setattr(ExportService, "page", first_run_stalls)
+    menu = (await kehu.say(manager, "/export"))[-1]
+    await kehu.tap(manager, menu, "exp:k:customers")
+    await asyncio.wait_for(stalled.wait(), 10)
+    kehu.clock.advance(export_service.EXPORT_LEASE + timedelta(seconds=1))
+    assert await kehu.app.exports.recover() == 1
+    await kehu.fake.wait_until(lambda: any(m.kind == "document" for m in manager.messages))
+    release.set()
+    await jobs_over(kehu)
+    assert [m.kind for m in manager.messages].count("document") == 1
