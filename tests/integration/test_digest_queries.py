@@ -4,12 +4,10 @@ counts, deals by local date, survey progress, and the outbox keys already there.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,7 +21,7 @@ from crm.members import NewMember, Role
 from crm.outbox import OutgoingMessage
 from crm.surveys.records import ResponseState, SurveyStatus
 from crm.texts import Text
-from storage.db import create_engine, session_factory
+from storage.db import session_factory
 from storage.models import CustomerRow, SurveyResponseRow, SurveyRow, SurveyVersionRow
 from storage.uow import SqlUnitOfWork
 
@@ -34,13 +32,6 @@ STALE = {Stage.POTENTIAL: NOW - timedelta(days=14)}
 
 def local(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 async def seed(engine: AsyncEngine) -> dict[str, int]:

@@ -4,7 +4,6 @@ member may no longer export."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,18 +18,11 @@ from crm.errors import InvalidInput
 from crm.exports.records import ExportJob, ExportKind
 from crm.exports.service import EXPORT_LEASE, ExportService
 from crm.members import Member, NewMember, Role
-from storage.db import create_engine, session_factory
+from storage.db import session_factory
 from storage.models import ExportJobRow
 from storage.uow import SqlUnitOfWork
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ whole when the transaction is not committed."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +23,7 @@ from crm.importing import source
 from crm.importing.service import Committed, ImportService, ImportSession
 from crm.members import Member, NewMember, Role
 from crm.texts import Text
-from storage.db import create_engine, session_factory
+from storage.db import session_factory
 from storage.models import ContactRow, CustomerRow, OutboxRow, StageChangeRow
 from storage.repositories import imports
 from storage.repositories.imports import SqlImportRepository
@@ -41,13 +40,6 @@ CSV = (
     ",新星贸易二号,批发,赵六,,(021) 6555-1234,,,,\n"
     ",坏电话,批发,钱七,,139****5678,,,差不多,\n"
 )
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture

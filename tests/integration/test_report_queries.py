@@ -20,7 +20,7 @@ from crm.followups import ContactMethod, TaskState
 from crm.members import Role
 from crm.reports.periods import Period
 from crm.reports.records import Window
-from storage.db import create_engine, session_factory
+from storage.db import session_factory
 from storage.models import (
     CustomerRow,
     DealRow,
@@ -219,13 +219,6 @@ async def seed_known_data(session: AsyncSession, admin_id: int | None = None) ->
     )
     await session.flush()
     return Known(admin, ids["manager"], east.id, ids["r1"], ids["r2"], ids["r3"], c)
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture

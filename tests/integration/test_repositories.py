@@ -5,7 +5,6 @@ nothing."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,15 +17,8 @@ from crm.invitations import NewInvitation
 from crm.members import NewMember, Role
 from crm.outbox import OutgoingMessage
 from crm.texts import Text
-from storage.db import create_engine, session_factory
+from storage.db import session_factory
 from storage.uow import SqlUnitOfWork
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture

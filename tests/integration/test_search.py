@@ -16,7 +16,7 @@ from crm.access import Visibility
 from crm.customers import Stage, TagSource
 from crm.members import Role
 from crm.text import name_keys, normalize_phone, phone_tail_key, search_document
-from storage.db import create_engine, session_factory
+from storage.db import session_factory
 from storage.models import (
     ContactRow,
     CustomerRow,
@@ -68,13 +68,6 @@ CUSTOMERS = (
     Spec("CRM0010", "华信物联", "e2"),
     Spec("CRM0012", "北京中联物流集团", "me", [("赵敏", "(0086)13700005678")]),
 )
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,18 @@
+"""Shared by the storage tests: an engine on this test's own migrated database (SQLite or
+PostgreSQL, from ``database_url``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.db import create_engine
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
