@@ -56,22 +56,31 @@ class ExportBuilder:
     async def _run(self, job: ExportJob, plan: ExportPlan | None, zone: ZoneInfo | None) -> None:
         kehu = self._application.kehu
         claim = f"{kehu.worker_id}:{secrets.token_hex(3)}"  # this run's own, not the process's
-        async with kehu.unit_of_work() as uow:
-            exports = kehu.services(uow).exports
-            if not await exports.claim(job, claim):
-                return  # another run has it
-            if plan is None or zone is None:
-                resumed = await exports.resume(job)
-                if resumed is None:
-                    await uow.commit()
-                    return
-                plan, zone = resumed
-            await uow.commit()
+        try:
+            async with kehu.unit_of_work() as uow:
+                exports = kehu.services(uow).exports
+                if not await exports.claim(job, claim):
+                    return  # another run has it
+                if plan is None or zone is None:
+                    resumed = await exports.resume(job)
+                    if resumed is None:
+                        await uow.commit()
+                        return
+                    plan, zone = resumed
+                await uow.commit()
+        except Exception:  # noqa: BLE001 - a job that cannot be planned again is dropped, not retried
+            _LOG.exception("export job %s could not be resumed; dropped", job.id)
+            await self._drop(job)
+            return
         try:
             await _Build(self._application, job, plan, zone, claim).deliver()
         except _TakenOver:
             _LOG.warning("export job %s was taken over by another run; this one stops", job.id)
             return
+        await self._drop(job)
+
+    async def _drop(self, job: ExportJob) -> None:
+        kehu = self._application.kehu
         async with kehu.unit_of_work() as uow:
             await kehu.services(uow).exports.delivered(job)
             await uow.commit()

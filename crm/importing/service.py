@@ -119,13 +119,7 @@ class ImportService:
         return dialog is not None and dialog.kind == KIND
 
     async def session(self, member: Member, step: str = PREVIEW) -> ImportSession:
-        require(member, Action.IMPORT_CUSTOMERS)
-        dialog = await self._uow.dialogs.get(member.id)
-        if dialog is not None and dialog.kind == KIND and dialog.step == COMMITTING != step:
-            raise InvalidInput("import.busy")
-        if dialog is None or dialog.kind != KIND or dialog.step != step:
-            raise InvalidInput("import.expired")
-        return ImportSession.from_data(dialog.data)
+        return ImportSession.from_data((await self._dialog(member, step)).data)
 
     async def begin_commit(self, member: Member, message_id: int) -> ImportSession:
         """Import pressed on the preview ``message_id``: the dialog says so (a second press
@@ -210,11 +204,11 @@ class ImportService:
         """The file as previewed, written in the caller's one transaction; after
         ``begin_commit``. The result replaces "importing…" (through the outbox)."""
         await self._uow.imports.lock_commit(member.id)  # before reading: see recover_interrupted
-        session = await self.session(member, COMMITTING)
-        dialog = await self._uow.dialogs.get(member.id)
+        dialog = await self._dialog(member, COMMITTING)
+        session = ImportSession.from_data(dialog.data)
         committed = await self._commit(member, data, session, zone)
         await close(self._uow, member.id, KIND)
-        if dialog is not None and dialog.message_id is not None:
+        if dialog.message_id is not None:
             counts = committed.counts
             done = Text(
                 "import.done",
@@ -327,6 +321,16 @@ class ImportService:
             )
         )
         return Committed(counts, session.file_name)
+
+    async def _dialog(self, member: Member, step: str) -> Dialog:
+        """The member's import dialog, at ``step`` (else busy, or expired)."""
+        require(member, Action.IMPORT_CUSTOMERS)
+        dialog = await self._uow.dialogs.get(member.id)
+        if dialog is not None and dialog.kind == KIND and dialog.step == COMMITTING != step:
+            raise InvalidInput("import.busy")
+        if dialog is None or dialog.kind != KIND or dialog.step != step:
+            raise InvalidInput("import.expired")
+        return dialog
 
     async def _save(
         self, member: Member, session: ImportSession, message_id: int | None = None

@@ -405,3 +405,26 @@ async def test_a_run_too_slow_to_renew_its_claim_is_taken_over_and_sends_nothing
     release.set()
     await jobs_over(kehu)
     assert [m.kind for m in manager.messages].count("document") == 1
+
+
+async def test_an_abandoned_job_that_cannot_be_planned_again_is_dropped_not_retried(
+    kehu: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = await team_world(kehu)
+    async with kehu.unit_of_work() as uow:
+        member = await uow.members.by_telegram_id(people["manager_a"].user_id)
+        assert member is not None
+        at = kehu.clock.now()
+        await uow.export_jobs.add(
+            member.id, 4001, ExportKind.DEALS, "all", "Asia/Shanghai", "zh", at
+        )
+        await uow.commit()
+
+    async def broken(self: ExportService, *args: Any) -> None:
+        raise RuntimeError("cannot plan it")
+
+    monkeypatch.setattr(ExportService, "resume", broken)
+    kehu.clock.advance(export_service.EXPORT_LEASE + timedelta(seconds=1))
+    assert await kehu.app.exports.recover() == 1
+    await jobs_over(kehu)
+    assert not any(m.kind == "document" for m in people["manager_a"].messages)
